@@ -1,0 +1,42 @@
+# LiteMaaS — the commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PY_VERSION ?= 3.11
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+ENGINE_DIR := litemaas/proxy_runtime/engine
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: install run test bench lint fmt clean
+
+$(UV):
+	python3 -m venv .uv
+	.uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+# The venv from the hash-locked uv.lock, the engine sidecar's npm lock, then
+# LiteLLM's Prisma client generated against our offline engine.
+install: $(UV)
+	$(UV) sync --frozen
+	cd $(ENGINE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	$(VENV)/bin/litemaas proxy generate
+
+run: install
+	$(VENV)/bin/litemaas up
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(VENV)/bin/python -m tests.bench $(BENCH_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff format --check litemaas hooks tests
+	$(VENV)/bin/ruff check litemaas hooks tests
+	$(VENV)/bin/mypy --strict litemaas hooks
+
+fmt: install
+	$(VENV)/bin/ruff format litemaas hooks tests
+	$(VENV)/bin/ruff check --fix litemaas hooks tests
+
+clean:
+	rm -rf $(VENV) .uv $(ENGINE_DIR)/node_modules .run
