@@ -1,0 +1,218 @@
+"""``litemaas proxy``: prepare and supervise the real LiteLLM proxy.
+
+Order matters and each step fails fast with a message an operator can act on:
+settings (master key, database URL) → PostgreSQL reachable → LiteLLM migrations → Prisma client
+→ rendered config → LiteLLM process (which starts the engine sidecar through prisma-client-py).
+The proxy runs in its own process group so stopping it stops its engine too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from litemaas.config import Settings, get_settings
+from litemaas.proxy_runtime import prisma_client
+
+
+class ProxyConfigError(RuntimeError):
+    """The proxy cannot start with these settings; the message says why."""
+
+
+@dataclass
+class ProxyLaunch:
+    """Everything needed to start one LiteLLM proxy process."""
+
+    argv: list[str]
+    env: dict[str, str]
+    config_path: Path
+    url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_master_key(settings: Settings) -> str:
+    if settings.master_key is None or not settings.master_key.get_secret_value():
+        raise ProxyConfigError("LITEMAAS_MASTER_KEY is not set (LiteLLM's master key, must start with 'sk-')")
+    key = settings.master_key.get_secret_value()
+    if not key.startswith("sk-"):
+        raise ProxyConfigError("LITEMAAS_MASTER_KEY must start with 'sk-' (LiteLLM rejects other master keys)")
+    return key
+
+
+def check_database(url: str | None, timeout: float = 5.0) -> str:
+    if not url:
+        raise ProxyConfigError("LITEMAAS_LITELLM_DATABASE_URL is not set (PostgreSQL URL of LiteLLM's database)")
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        parts = urlsplit(url)
+        where = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+        # Never echo the URL itself: it may carry a password.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProxyConfigError(f"PostgreSQL for LiteLLM is unreachable at {where}: {reason}") from None
+    return url
+
+
+def render_config(settings: Settings, out_dir: Path) -> Path:
+    """Write the effective LiteLLM config: litellm_config/config.yaml plus deployment wiring."""
+    source = settings.litellm_config_dir / "config.yaml"
+    if not source.exists():
+        raise ProxyConfigError(f"LiteLLM config not found: {source}")
+    config: dict[str, Any] = yaml.safe_load(source.read_text()) or {}
+    general = config.setdefault("general_settings", {})
+    general.setdefault("master_key", "os.environ/LITELLM_MASTER_KEY")
+    general.setdefault("database_url", "os.environ/DATABASE_URL")
+    # LiteMaaS creates models through /model/new; they must survive restarts and reach every replica.
+    general.setdefault("store_model_in_db", True)
+    if settings.redis_url:
+        # Shared Redis makes TPM/RPM limits, spend counters and key-cache invalidation
+        # hold across replicas (LiteLLM's "coordination Redis").
+        general["coordination_redis"] = {"url": "os.environ/LITEMAAS_PROXY_REDIS_URL"}
+        config.setdefault("litellm_settings", {})["enable_redis_auth_cache"] = True
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "litellm-config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def build_launch(
+    settings: Settings,
+    *,
+    port: int | None = None,
+    state_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> ProxyLaunch:
+    master_key = check_master_key(settings)
+    db_url = check_database(settings.litellm_database_url)
+    if prisma_client.resolve_mode(settings.prisma_engine) == "offline":
+        prisma_client.check_engine_installed()
+    port = port or settings.proxy_port
+    state = state_dir or (settings.state_dir / f"proxy-{port}")
+    config_path = render_config(settings, state)
+    env = prisma_client.prisma_env(settings.prisma_engine)
+    env.update(
+        DATABASE_URL=db_url,
+        LITELLM_MASTER_KEY=master_key,
+        # LiteLLM applies no schema changes itself: `litemaas proxy migrate` did.
+        DISABLE_SCHEMA_UPDATE="true",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_DONT_SHOW_FEEDBACK_BOX="True",
+        SIMULATOR_API_BASE=settings.simulator_url.rstrip("/") + "/v1",
+        PYTHONUNBUFFERED="1",
+    )
+    if settings.salt_key is not None:
+        env["LITELLM_SALT_KEY"] = settings.salt_key.get_secret_value()
+    if settings.redis_url:
+        env["LITEMAAS_PROXY_REDIS_URL"] = settings.redis_url
+    hooks_parent = str(settings.hooks_dir.resolve())
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (hooks_parent, env.get("PYTHONPATH", "")) if p)
+    if extra_env:
+        env.update(extra_env)
+    litellm_bin = Path(sys.executable).parent / "litellm"
+    argv = [
+        str(litellm_bin),
+        "--config",
+        str(config_path),
+        "--host",
+        settings.proxy_host,
+        "--port",
+        str(port),
+        "--num_workers",
+        str(settings.proxy_workers),
+    ]
+    return ProxyLaunch(argv=argv, env=env, config_path=config_path, url=f"http://{settings.proxy_host}:{port}")
+
+
+def start(launch: ProxyLaunch, *, log_path: Path | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start LiteLLM in a new process group (it and its engine sidecar stop together)."""
+    out: Any = open(log_path, "ab") if log_path else None  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(
+        launch.argv,
+        env=launch.env,
+        cwd=str(cwd or launch.config_path.parent),
+        stdout=out,
+        stderr=subprocess.STDOUT if out else None,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM the proxy's process group, then SIGKILL what is left after ``timeout``."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (engine, workers)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return proc.wait()
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 180.0) -> float:
+    """Seconds until ``/health/readiness`` answers 200 (raises if the process dies or time runs out)."""
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise ProxyConfigError(f"LiteLLM exited with code {proc.returncode} before becoming ready")
+        try:
+            if httpx.get(f"{url}/health/readiness", timeout=2.0).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise ProxyConfigError(f"LiteLLM did not become ready within {timeout:.0f}s")
+
+
+def prepare(settings: Settings, *, migrate: bool = True) -> None:
+    """Migrations and the Prisma client; both idempotent and safe across replicas."""
+    if migrate:
+        from litemaas.proxy_runtime.migrations import migrate as apply_migrations
+
+        apply_migrations(check_database(settings.litellm_database_url))
+    prisma_client.generate_client(settings.prisma_engine)
+
+
+def run_proxy(*, migrate: bool = True) -> int:
+    settings = get_settings()
+    try:
+        check_master_key(settings)
+        check_database(settings.litellm_database_url)
+        prepare(settings, migrate=migrate)
+        launch = build_launch(settings)
+    except (ProxyConfigError, prisma_client.EngineSetupError) as exc:
+        print(f"litemaas proxy: {exc}", file=sys.stderr)
+        return 2
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    proc = start(launch, cwd=settings.state_dir)
+    stopping = False
+
+    def _forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        stop(proc)
+
+    signal.signal(signal.SIGINT, _forward)
+    signal.signal(signal.SIGTERM, _forward)
+    code = proc.wait()
+    stop(proc)
+    return 0 if stopping else code

@@ -1,0 +1,256 @@
+"""The real LiteLLM proxy on our offline engine: keys, limits and spend, through the OpenAI SDK."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import LiteLLMStack
+
+CHAT = "granite-3-2-8b-instruct"
+OTHER_CHAT = "granite-4-0-h-tiny"
+EMBED = "nomic-embed-text-v1-5"
+
+
+def sdk(stack: LiteLLMStack, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def chat(client: openai.OpenAI, model: str = CHAT, text: str = "hello") -> Any:
+    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+
+
+def test_chat_plain_streaming_and_embeddings_with_generated_key(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT, EMBED])["key"]
+    client = sdk(litellm_stack, key)
+
+    reply = chat(client, text="tell me about granite")
+    assert reply.choices[0].message.content
+    assert reply.usage is not None and reply.usage.total_tokens > 0
+
+    chunks = list(
+        client.chat.completions.create(
+            model=CHAT,
+            messages=[{"role": "user", "content": "stream please"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    assert any(c.usage is not None and c.usage.total_tokens > 0 for c in chunks)
+
+    emb = client.embeddings.create(model=EMBED, input=["one", "two"])
+    assert len(emb.data) == 2
+    assert len(emb.data[0].embedding) == len(emb.data[1].embedding) > 0
+    assert emb.data[0].embedding != emb.data[1].embedding
+
+
+def test_wrong_key_is_401(litellm_stack: LiteLLMStack) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        chat(sdk(litellm_stack, "sk-not-a-real-key-000000"))
+
+
+def test_model_not_on_key_is_refused(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        chat(sdk(litellm_stack, key), model=OTHER_CHAT)
+
+
+def test_rpm_limit_enforced_and_resets_after_window(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT], rpm_limit=2)["key"]
+    client = sdk(litellm_stack, key)
+    statuses = []
+    for _ in range(4):
+        try:
+            chat(client)
+            statuses.append(200)
+        except openai.RateLimitError:
+            statuses.append(429)
+    assert statuses.count(200) == 2 and statuses[-1] == 429
+    limited_at = time.monotonic()
+    # LiteLLM's window is 60 s from the first counted request; poll until it reopens.
+    recovered_after = None
+    while time.monotonic() - limited_at < 75:
+        time.sleep(2)
+        try:
+            chat(client)
+            recovered_after = time.monotonic() - limited_at
+            break
+        except openai.RateLimitError:
+            continue
+    assert recovered_after is not None, "RPM window never reset"
+    assert recovered_after > 20, "limit lifted long before the one-minute window ended"
+
+
+def test_tpm_limit_enforced(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT], tpm_limit=30)["key"]
+    client = sdk(litellm_stack, key)
+    got_429 = False
+    for _ in range(10):
+        try:
+            chat(client, text="word " * 20)
+        except openai.RateLimitError:
+            got_429 = True
+            break
+    assert got_429
+
+
+def test_max_budget_enforced_once_spend_exceeds_it(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT], max_budget=0.000001)["key"]
+    client = sdk(litellm_stack, key)
+    chat(client, text="spend " * 50)  # first call goes through and costs more than the budget
+    deadline = time.monotonic() + 15
+    refused = False
+    while time.monotonic() < deadline and not refused:
+        try:
+            chat(client)
+            time.sleep(0.5)
+        except openai.APIStatusError as exc:
+            refused = 400 <= exc.status_code < 500 and "budget" in str(exc).lower()
+    assert refused
+
+
+def test_budget_duration_reset_restores_access(litellm_stack: LiteLLMStack) -> None:
+    # The session proxy runs LiteLLM's budget-reset job every 1-2 s (PROXY_BUDGET_RESCHEDULER_*).
+    key = litellm_stack.generate_key(models=[CHAT], max_budget=0.000001, budget_duration="3s")["key"]
+    client = sdk(litellm_stack, key)
+    chat(client, text="spend " * 50)
+    refused_at = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and refused_at is None:
+        try:
+            chat(client)
+        except openai.APIStatusError as exc:
+            if "budget" in str(exc).lower():
+                refused_at = time.monotonic()
+        time.sleep(0.2)
+    assert refused_at is not None, "budget never enforced"
+    restored = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not restored:
+        time.sleep(1)
+        try:
+            restored = bool(chat(client).choices)
+        except openai.APIStatusError:
+            pass
+    assert restored, "budget window did not reset"
+
+
+def test_expired_key_refused(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT], duration="1s")["key"]
+    time.sleep(2)
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        chat(sdk(litellm_stack, key))
+
+
+def test_key_update_takes_effect(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    client = sdk(litellm_stack, key)
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        chat(client, model=OTHER_CHAT)
+    resp = litellm_stack.admin.post("/key/update", json={"key": key, "models": [CHAT, OTHER_CHAT]})
+    assert resp.status_code == 200, resp.text
+    assert chat(client, model=OTHER_CHAT).choices
+
+
+def test_key_delete_and_block_take_effect_at_once(litellm_stack: LiteLLMStack) -> None:
+    deleted = litellm_stack.generate_key(models=[CHAT])["key"]
+    blocked = litellm_stack.generate_key(models=[CHAT])["key"]
+    assert chat(sdk(litellm_stack, deleted)).choices
+    assert chat(sdk(litellm_stack, blocked)).choices
+
+    assert litellm_stack.admin.post("/key/delete", json={"keys": [deleted]}).status_code == 200
+    assert litellm_stack.admin.post("/key/block", json={"key": blocked}).status_code == 200
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        chat(sdk(litellm_stack, deleted))
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        chat(sdk(litellm_stack, blocked))
+
+
+def test_spend_logs_match_key_spend(litellm_stack: LiteLLMStack) -> None:
+    generated = litellm_stack.generate_key(models=[CHAT])
+    client = sdk(litellm_stack, generated["key"])
+    n = 5
+    for i in range(n):
+        chat(client, text=f"request number {i} " * (i + 1))
+    token = generated["token"]
+    deadline = time.monotonic() + 60
+    rows: list[Any] = []
+    spend = None
+    while time.monotonic() < deadline:
+        with litellm_stack.db() as conn:
+            rows = conn.execute(
+                'SELECT spend FROM "LiteLLM_SpendLogs" WHERE api_key = %s', (token,)
+            ).fetchall()
+            spend_row = conn.execute(
+                'SELECT spend FROM "LiteLLM_VerificationToken" WHERE token = %s', (token,)
+            ).fetchone()
+        spend = spend_row[0] if spend_row else None
+        if len(rows) == n and spend is not None and abs(spend - sum(r[0] for r in rows)) < 1e-12:
+            break
+        time.sleep(1)
+    assert len(rows) == n
+    total = sum(r[0] for r in rows)
+    assert total > 0
+    assert spend == pytest.approx(total, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (b"{not json", {"content-type": "application/json"}),
+        (b'{"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}', {"content-type": "application/json"}),
+    ],
+)
+def test_bad_requests_get_4xx_and_proxy_keeps_serving(
+    litellm_stack: LiteLLMStack, body: bytes, headers: dict[str, str]
+) -> None:
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    resp = httpx.post(
+        f"{litellm_stack.proxy_url}/v1/chat/completions",
+        content=body,
+        headers={**headers, "Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert 400 <= resp.status_code < 500, resp.text
+    assert chat(sdk(litellm_stack, key)).choices
+
+
+def test_oversized_body_rejected_and_proxy_keeps_serving(litellm_stack: LiteLLMStack) -> None:
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    huge = "x" * (60 * 1024 * 1024)
+    resp = httpx.post(
+        f"{litellm_stack.proxy_url}/v1/chat/completions",
+        json={"model": CHAT, "messages": [{"role": "user", "content": huge}]},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    )
+    assert 400 <= resp.status_code < 500, resp.status_code
+    assert chat(sdk(litellm_stack, key)).choices
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        "Bearer ' OR '1'='1",
+        "Bearer sk-1'; DROP TABLE \"LiteLLM_VerificationToken\"; --",
+        "Bearer sk-\" OR 1=1 --",
+    ],
+)
+def test_injection_shaped_authorization_is_401(litellm_stack: LiteLLMStack, auth: str) -> None:
+    resp = httpx.post(
+        f"{litellm_stack.proxy_url}/v1/chat/completions",
+        json={"model": CHAT, "messages": [{"role": "user", "content": "x"}]},
+        headers={"Authorization": auth},
+        timeout=30,
+    )
+    assert resp.status_code in (400, 401, 403), resp.text
+    with litellm_stack.db() as conn:
+        assert conn.execute('SELECT count(*) FROM "LiteLLM_VerificationToken"').fetchone() is not None
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    assert chat(sdk(litellm_stack, key)).choices
