@@ -6,10 +6,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_DEFAULT_GROUP_ROLES: dict[str, Literal["admin", "admin_readonly", "user"]] = {
+    "litemaas-admins": "admin",
+    "litemaas-readonly": "admin_readonly",
+}
 
 
 class Settings(BaseSettings):
@@ -35,7 +39,86 @@ class Settings(BaseSettings):
     # auto: native Prisma engines when installed, else the offline WebAssembly engine.
     prisma_engine: Literal["auto", "native", "offline"] = "auto"
     simulator_url: str = "http://127.0.0.1:8100"
+    # With shared Redis (several replicas): how long a replica may trust its in-memory copy of a key.
+    proxy_key_cache_ttl_seconds: float = 0.5
     state_dir: Path = REPO_ROOT / ".run"
+
+    # --- LiteMaaS backend (app, data, login) -----------------------------------
+    database_url: str | None = Field(
+        default=None, description="LiteMaaS database, postgresql+asyncpg://... ('litemaas')."
+    )
+    backend_host: str = "127.0.0.1"
+    backend_port: int = 8080
+    backend_workers: int = 1
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Externally visible base URL (OAuth redirect URIs)."
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Signs our own session tokens (HS256). Required in production; random per process in dev.
+    session_secret: SecretStr | None = None
+    session_ttl_seconds: int = Field(default=1800, ge=60, le=3600)
+    session_cookie_name: str = "litemaas_session"
+    csrf_cookie_name: str = "litemaas_csrf"
+    # Off only for plain-http localhost development.
+    cookie_secure: bool = True
+    # Every Redis key LiteMaaS writes starts with this (Redis is shared with LiteLLM).
+    redis_key_prefix: str = "litemaas:"
+    # Roles are re-read per request through this cache; a change invalidates it at once.
+    role_cache_seconds: float = Field(default=5.0, ge=0, le=5)
+    dev_login_enabled: bool = False
+    group_role_map: dict[str, Literal["admin", "admin_readonly", "user"]] = Field(
+        default_factory=lambda: dict(_DEFAULT_GROUP_ROLES)
+    )
+    oauth_state_ttl_seconds: int = 600
+    # OpenShift OAuth: an OAuthClient, or a ServiceAccount (client id
+    # system:serviceaccount:NS:NAME, secret = its token, read from a file when mounted).
+    openshift_api_url: str | None = None
+    openshift_oauth_url: str | None = Field(
+        default=None, description="OAuth server base URL; discovered from the API server when unset."
+    )
+    openshift_client_id: str | None = None
+    openshift_client_secret: SecretStr | None = None
+    openshift_client_secret_file: Path | None = None
+    openshift_ca_file: Path | None = None
+    # Generic OIDC (Keycloak, Entra, ...).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_groups_claim: str = "groups"
+    oidc_username_claim: str = "preferred_username"
+    oidc_ca_file: Path | None = None
+    admin_token_default_days: int = 30
+    admin_token_max_days: int = 365
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems: list[str] = []
+        if self.dev_login_enabled:
+            problems.append("LITEMAAS_DEV_LOGIN_ENABLED must be false in production")
+        if not self.cookie_secure:
+            problems.append("LITEMAAS_COOKIE_SECURE must be true in production")
+        if self.session_secret is None:
+            problems.append("LITEMAAS_SESSION_SECRET is required in production")
+        for name in ("session_secret", "master_key", "salt_key", "openshift_client_secret", "oidc_client_secret"):
+            value = getattr(self, name)
+            if value is not None and is_placeholder_secret(value.get_secret_value()):
+                problems.append(f"LITEMAAS_{name.upper()} is a placeholder or shorter than 32 characters")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+
+_PLACEHOLDER_WORDS = ("change", "placeholder", "example", "secret", "password", "dummy", "sk-1234", "xxxx")
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """True for secrets that are short or obviously a template value."""
+    lowered = value.lower()
+    return len(value) < 32 or len(set(value)) < 8 or any(w in lowered for w in _PLACEHOLDER_WORDS)
 
 
 @lru_cache

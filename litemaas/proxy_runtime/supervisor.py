@@ -81,6 +81,11 @@ def render_config(settings: Settings, out_dir: Path) -> Path:
         # hold across replicas (LiteLLM's "coordination Redis").
         general["coordination_redis"] = {"url": "os.environ/LITEMAAS_PROXY_REDIS_URL"}
         config.setdefault("litellm_settings", {})["enable_redis_auth_cache"] = True
+        # LiteLLM 1.106.12's /key/delete evicts the key only from the replica that served it
+        # (/key/block broadcasts); other replicas would keep admitting it for the default 60 s.
+        # A short key-cache TTL bounds that to under a second across replicas, at the cost of
+        # one Redis/DB key lookup per active key per replica per TTL.
+        general.setdefault("user_api_key_cache_ttl", settings.proxy_key_cache_ttl_seconds)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "litellm-config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
