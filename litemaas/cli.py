@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from litemaas.config import Settings
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="LiteMaaS platform command.")
 proxy_app = typer.Typer(help="Run and manage the LiteLLM proxy runtime.")
 app.add_typer(proxy_app, name="proxy")
@@ -22,9 +24,13 @@ def proxy(ctx: typer.Context) -> None:
 @proxy_app.command("migrate")
 def proxy_migrate() -> None:
     """Apply LiteLLM's SQL migrations (idempotent, safe with concurrent replicas)."""
-    from litemaas.proxy_runtime.migrations import migrate_from_settings
+    from litemaas.proxy_runtime.migrations import MigrationError, migrate_from_settings
 
-    applied = migrate_from_settings()
+    try:
+        applied = migrate_from_settings()
+    except MigrationError as exc:
+        typer.echo(f"litellm migrations failed: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"litellm migrations applied: {len(applied)}")
     for name in applied:
         typer.echo(f"  {name}")
@@ -57,6 +63,86 @@ def up() -> None:
     from litemaas.proxy_runtime.stack import run_stack
 
     raise typer.Exit(run_stack())
+
+
+db_app = typer.Typer(help="The LiteMaaS database (migrations are never run implicitly).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _register_domain_commands() -> None:
+    from litemaas.auth.tokens_cli import app as tokens_app
+    from litemaas.users.cli import app as users_app
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
+
+
+_register_domain_commands()
+
+
+def _settings_or_exit() -> Settings:
+    from pydantic import ValidationError
+
+    from litemaas.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        typer.echo(f"invalid settings: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_HOST."),
+    port: int | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_PORT."),
+    workers: int | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_WORKERS."),
+) -> None:
+    """Run the LiteMaaS backend and portal (run `litemaas db upgrade` first)."""
+    import uvicorn
+
+    settings = _settings_or_exit()
+    if not settings.database_url:
+        typer.echo("LITEMAAS_DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    uvicorn.run(
+        "litemaas.app:create_app",
+        factory=True,
+        host=host or settings.backend_host,
+        port=port or settings.backend_port,
+        workers=workers or settings.backend_workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply Alembic migrations to the LiteMaaS database."""
+    from litemaas.logging import configure_logging
+    from litemaas.migrations import upgrade
+
+    settings = _settings_or_exit()
+    if not settings.database_url:
+        typer.echo("LITEMAAS_DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(settings.database_url, revision)
+    typer.echo(f"litemaas database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's current migration revision."""
+    from litemaas.migrations import current
+
+    settings = _settings_or_exit()
+    if not settings.database_url:
+        typer.echo("LITEMAAS_DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    current(settings.database_url)
 
 
 def main() -> None:
