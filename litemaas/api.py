@@ -1,0 +1,30 @@
+"""The ``/api/v1`` router: includes every domain router, nothing else."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from litemaas.api_keys.router import router as api_keys_router
+from litemaas.audit.router import router as audit_router
+from litemaas.auth.router import router as auth_router
+from litemaas.auth.token_router import router as token_router
+from litemaas.health.router import router as health_router
+from litemaas.jobs.router import router as jobs_router
+from litemaas.models_catalog.router import router as models_router
+from litemaas.settings_admin.router import router as settings_router
+from litemaas.subscriptions.router import router as subscriptions_router
+from litemaas.users.router import router as users_router
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+api_router.include_router(health_router)
+api_router.include_router(auth_router)
+api_router.include_router(users_router)
+api_router.include_router(token_router)
+api_router.include_router(audit_router)
+api_router.include_router(models_router)
+api_router.include_router(subscriptions_router)
+api_router.include_router(api_keys_router)
+api_router.include_router(settings_router)
+api_router.include_router(jobs_router)

@@ -1,0 +1,1 @@
+"""Audit log: every state change, who made it, before and after — never a secret."""

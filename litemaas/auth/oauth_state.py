@@ -1,0 +1,48 @@
+"""Pending OAuth/OIDC logins in the database: any replica can finish any login, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litemaas.kit.crypto import random_token
+from litemaas.kit.time import utcnow
+from litemaas.models.oauth_state import OAuthState
+
+
+async def create_state(
+    session: AsyncSession,
+    *,
+    provider: str,
+    ttl_seconds: int,
+    return_to: str,
+    nonce: str | None = None,
+    code_verifier: str | None = None,
+) -> OAuthState:
+    now = utcnow()
+    # Expired attempts are swept here so the table stays small without a job.
+    await session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+    state = OAuthState(
+        state=random_token(32),
+        provider=provider,
+        nonce=nonce,
+        code_verifier=code_verifier,
+        return_to=return_to,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    session.add(state)
+    await session.flush()
+    return state
+
+
+async def consume_state(session: AsyncSession, *, state: str, provider: str) -> OAuthState | None:
+    """The pending login for ``state``, deleted in the same statement (single use)."""
+    result = await session.execute(
+        delete(OAuthState)
+        .where(OAuthState.state == state, OAuthState.provider == provider, OAuthState.expires_at > utcnow())
+        .returning(OAuthState)
+    )
+    return result.scalar_one_or_none()

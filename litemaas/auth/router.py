@@ -1,0 +1,264 @@
+"""Login flows (browser redirects under ``/auth``) and the session API under ``/api/v1/auth``."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from litemaas.auth.dependencies import CurrentPrincipal, client_ip, require
+from litemaas.auth.oauth_state import consume_state, create_state
+from litemaas.auth.permissions import Permission, Role
+from litemaas.auth.providers import IdentityProvider, LoginFailed
+from litemaas.auth.sessions import CSRF_HEADER, SessionManager
+from litemaas.config import Settings
+from litemaas.db import Session
+from litemaas.errors import Forbidden, LiteMaaSError, NotFound
+from litemaas.kit.crypto import constant_time_equals, random_token
+from litemaas.models.user import User
+from litemaas.users import service as users
+from litemaas.users.service import LoginIdentity
+
+log = structlog.get_logger("litemaas.auth")
+
+# Browser flows: redirects and forms, not part of the JSON API.
+login_router = APIRouter(prefix="/auth", tags=["login"], include_in_schema=True)
+# JSON session API for the portal and scripts.
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+LOGIN_COOKIE = "litemaas_login"
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}$")
+
+
+def safe_return_to(value: str | None) -> str:
+    """Only local paths: an open redirect after login would hand the session page to anyone."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _provider(request: Request, name: str) -> IdentityProvider:
+    provider: IdentityProvider | None = request.app.state.identity_providers.get(name)
+    if provider is None:
+        raise NotFound(f"login provider '{name}' is not enabled")
+    return provider
+
+
+async def _finish_login(request: Request, session: Session, identity: LoginIdentity, return_to: str) -> Response:
+    settings = _settings(request)
+    result = await users.login(
+        session,
+        identity,
+        group_role_map=settings.group_role_map,
+        cache=request.app.state.user_cache,
+        provisioner=request.app.state.user_provisioner,
+        source_ip=client_ip(request),
+    )
+    sessions: SessionManager = request.app.state.sessions
+    token, claims = sessions.issue(result.user.id, provider=identity.provider)
+    response = RedirectResponse(return_to, status_code=303)
+    sessions.set_cookies(response, token, claims)
+    response.delete_cookie(LOGIN_COOKIE, path="/auth")
+    request.state.session_cleared = True
+    log.info("auth.login.done", provider=identity.provider, user_id=str(result.user.id), created=result.created)
+    return response
+
+
+def _login_error(code: str) -> RedirectResponse:
+    return RedirectResponse("/login?" + urlencode({"error": code}), status_code=303)
+
+
+@login_router.get("/{provider_name}/start", dependencies=[require(Permission.PUBLIC)])
+async def start_login(
+    request: Request,
+    session: Session,
+    provider_name: str,
+    return_to: Annotated[str | None, Query(alias="next")] = None,
+) -> RedirectResponse:
+    """Redirect the browser to the identity provider (state, nonce and PKCE verifier kept in the DB)."""
+    if provider_name not in ("openshift", "oidc"):
+        raise NotFound("unknown login provider")
+    provider = _provider(request, provider_name)
+    settings = _settings(request)
+    pending = await create_state(
+        session,
+        provider=provider_name,
+        ttl_seconds=settings.oauth_state_ttl_seconds,
+        return_to=safe_return_to(return_to),
+        nonce=random_token(24) if provider_name == "oidc" else None,
+        code_verifier=random_token(48),
+    )
+    url = await provider.authorization_url(
+        state=pending.state, nonce=pending.nonce, code_verifier=pending.code_verifier
+    )
+    # The state must be visible to every replica before the browser comes back.
+    await session.commit()
+    response = RedirectResponse(url, status_code=303)
+    # Binds the login to this browser: a callback URL replayed in another browser fails.
+    response.set_cookie(
+        LOGIN_COOKIE,
+        pending.state,
+        max_age=settings.oauth_state_ttl_seconds,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/auth",
+    )
+    log.info("auth.login.started", provider=provider_name)
+    return response
+
+
+@login_router.get("/{provider_name}/callback", dependencies=[require(Permission.PUBLIC)])
+async def login_callback(
+    request: Request,
+    session: Session,
+    provider_name: str,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """Finish a login on any replica: single-use state, code exchange, identity, session cookie."""
+    if provider_name not in ("openshift", "oidc"):
+        raise NotFound("unknown login provider")
+    provider = _provider(request, provider_name)
+    if error is not None:
+        log.info("auth.login.idp_error", provider=provider_name, error=error[:100])
+        return _login_error("idp_refused")
+    if not code or not state:
+        return _login_error("invalid_callback")
+    browser_state = request.cookies.get(LOGIN_COOKIE)
+    if browser_state is None or not constant_time_equals(browser_state, state):
+        log.info("auth.login.state_mismatch", provider=provider_name)
+        return _login_error("invalid_state")
+    pending = await consume_state(session, state=state, provider=provider_name)
+    # Consumed for good, even if the rest fails: a state is never usable twice.
+    await session.commit()
+    if pending is None:
+        log.info("auth.login.state_unknown", provider=provider_name)
+        return _login_error("invalid_state")
+    try:
+        identity = await provider.complete(code=code, nonce=pending.nonce, code_verifier=pending.code_verifier)
+        return await _finish_login(request, session, identity, pending.return_to)
+    except LoginFailed as exc:
+        log.info("auth.login.failed", provider=provider_name, reason=exc.message)
+        return _login_error("login_failed")
+    except LiteMaaSError as exc:
+        log.info("auth.login.refused", provider=provider_name, code=exc.code)
+        return _login_error(exc.code)
+
+
+@login_router.post("/dev", dependencies=[require(Permission.PUBLIC)])
+async def dev_login(
+    request: Request,
+    session: Session,
+    username: Annotated[str, Form()],
+    role: Annotated[Role, Form()] = Role.USER,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Development login: pick a username and a role. Absent unless explicitly enabled in development."""
+    settings = _settings(request)
+    if not (settings.dev_login_enabled and settings.environment == "development"):
+        raise NotFound("not found")
+    username = username.strip()
+    if not _USERNAME.match(username):
+        return _login_error("invalid_username")
+    identity = LoginIdentity(provider="dev", subject=username, username=username, dev_role=role)
+    try:
+        return await _finish_login(request, session, identity, safe_return_to(next))
+    except LiteMaaSError as exc:
+        return _login_error(exc.code)
+
+
+class SessionInfo(BaseModel):
+    id: str
+    user_id: str
+    username: str
+    email: str | None
+    display_name: str | None
+    role: Role
+    via: str
+    permissions: list[str]
+    groups: list[str]
+
+
+@router.get("/me", response_model=SessionInfo)
+async def me(principal: CurrentPrincipal, session: Session) -> SessionInfo:
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return SessionInfo(
+        id=str(principal.user_id),
+        user_id=str(principal.user_id),
+        username=principal.username,
+        email=user.email,
+        display_name=user.display_name,
+        role=principal.role,
+        via=principal.via,
+        permissions=sorted(p.value for p in principal.permissions),
+        groups=list(user.groups),
+    )
+
+
+class ProviderInfo(BaseModel):
+    name: str
+    label: str
+    login_url: str
+
+
+@router.get("/providers", response_model=list[ProviderInfo], dependencies=[require(Permission.PUBLIC)])
+async def providers(request: Request) -> list[ProviderInfo]:
+    result = [
+        ProviderInfo(name=name, label=p.label, login_url=f"/auth/{name}/start")
+        for name, p in request.app.state.identity_providers.items()
+    ]
+    settings = _settings(request)
+    if settings.dev_login_enabled and settings.environment == "development":
+        result.append(ProviderInfo(name="dev", label="Development login", login_url="/login#dev"))
+    return result
+
+
+async def _logout(request: Request, csrf_from_form: str | None) -> tuple[Response | None, str | None]:
+    sessions: SessionManager = request.app.state.sessions
+    cookie = request.cookies.get(sessions.cookie_name)
+    claims = sessions.decode(cookie) if cookie else None
+    if claims is not None:
+        sent = request.headers.get(CSRF_HEADER) or csrf_from_form or ""
+        if not sent or not constant_time_equals(sent, claims.csrf):
+            raise Forbidden("missing or invalid CSRF token", code="csrf_failed")
+        await sessions.revoke(claims)
+        log.info("auth.logout.done", user_id=str(claims.user_id))
+    logout_url = None
+    if claims is not None and claims.provider:
+        provider = request.app.state.identity_providers.get(claims.provider)
+        if provider is not None:
+            logout_url = await provider.logout_url()
+    return None, logout_url
+
+
+@router.post("/logout", dependencies=[require(Permission.PUBLIC)])
+async def logout_api(request: Request) -> JSONResponse:
+    """End the session (CSRF header required when a session exists); returns the IdP logout URL if any."""
+    _, logout_url = await _logout(request, None)
+    response = JSONResponse({"status": "logged_out", "logout_url": logout_url})
+    request.app.state.sessions.clear_cookies(response)
+    request.state.session_cleared = True
+    return response
+
+
+@login_router.post("/logout", dependencies=[require(Permission.PUBLIC)])
+async def logout_form(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    _, logout_url = await _logout(request, csrf_token)
+    response = RedirectResponse(logout_url or "/login?logged_out=1", status_code=303)
+    request.app.state.sessions.clear_cookies(response)
+    request.state.session_cleared = True
+    return response

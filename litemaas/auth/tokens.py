@@ -1,0 +1,172 @@
+"""Admin API tokens: scoped, expiring, hashed at rest, shown once.
+
+A token acts for the user who created it and never above that user's *current* role, so
+demoting or deactivating the owner disarms their tokens at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litemaas.audit.service import Actor, record
+from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from litemaas.errors import BadRequest, Forbidden, NotFound
+from litemaas.kit.crypto import random_token, sha256_hex
+from litemaas.kit.time import utcnow
+from litemaas.models.admin_token import AdminToken
+
+TOKEN_PREFIX = "lmt_"
+TOKEN_ROLES = (Role.ADMIN, Role.ADMIN_READONLY)
+# last_used_at is a hint, not an audit trail: write it at most this often per token.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    token: AdminToken
+    secret: str
+
+
+def looks_like_admin_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX)
+
+
+def _token_view(token: AdminToken) -> dict[str, object]:
+    return {
+        "name": token.name,
+        "role": token.role,
+        "scopes": token.scopes,
+        "display_prefix": token.display_prefix,
+        "owner_id": str(token.owner_id),
+        "expires_at": token.expires_at.isoformat(),
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+def validate_scopes(role: Role, scopes: list[str] | None) -> list[str] | None:
+    if scopes is None:
+        return None
+    allowed = ROLE_PERMISSIONS[role]
+    parsed: list[str] = []
+    for scope in scopes:
+        try:
+            permission = Permission(scope)
+        except ValueError:
+            raise BadRequest(f"unknown permission '{scope}'", field="scopes") from None
+        if permission not in allowed:
+            raise BadRequest(f"role {role.value} does not grant '{scope}'", field="scopes")
+        parsed.append(permission.value)
+    return sorted(set(parsed))
+
+
+async def create_token(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    owner_id: uuid.UUID,
+    owner_role: Role,
+    name: str,
+    role: Role,
+    expires_in_days: int,
+    max_days: int,
+    scopes: list[str] | None = None,
+) -> NewToken:
+    if role not in TOKEN_ROLES:
+        raise BadRequest("a token's role is admin or admin_readonly", field="role")
+    if owner_role is Role.USER or (owner_role is Role.ADMIN_READONLY and role is Role.ADMIN):
+        raise Forbidden("a token cannot grant more than its owner's role")
+    if not 1 <= expires_in_days <= max_days:
+        raise BadRequest(f"expiry must be between 1 and {max_days} days", field="expires_in_days")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise BadRequest("name must be 1-100 characters", field="name")
+    secret = TOKEN_PREFIX + random_token(32)
+    token = AdminToken(
+        name=name,
+        token_hash=sha256_hex(secret),
+        display_prefix=secret[:8],
+        role=role.value,
+        scopes=validate_scopes(role, scopes),
+        owner_id=owner_id,
+        expires_at=utcnow() + timedelta(days=expires_in_days),
+    )
+    session.add(token)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="admin_token.create",
+        target_type="admin_token",
+        target_id=str(token.id),
+        after=_token_view(token),
+    )
+    return NewToken(token=token, secret=secret)
+
+
+async def list_tokens(session: AsyncSession, *, include_revoked: bool = False) -> list[AdminToken]:
+    query = select(AdminToken).order_by(AdminToken.created_at.desc())
+    if not include_revoked:
+        query = query.where(AdminToken.revoked_at.is_(None))
+    return list((await session.scalars(query)).all())
+
+
+async def find_token(session: AsyncSession, token_ref: str) -> AdminToken:
+    """A token by id, or by its unique name among non-revoked tokens."""
+    try:
+        token_id = uuid.UUID(token_ref)
+    except ValueError:
+        matches = list(
+            (
+                await session.scalars(
+                    select(AdminToken).where(AdminToken.name == token_ref, AdminToken.revoked_at.is_(None))
+                )
+            ).all()
+        )
+        if len(matches) != 1:
+            raise NotFound(f"no single active token named '{token_ref}'") from None
+        return matches[0]
+    token = await session.get(AdminToken, token_id)
+    if token is None:
+        raise NotFound("token not found")
+    return token
+
+
+async def revoke_token(
+    session: AsyncSession, *, actor: Actor, token: AdminToken, reason: str | None = None
+) -> AdminToken:
+    if token.revoked_at is not None:
+        return token
+    before = _token_view(token)
+    token.revoked_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="admin_token.revoke",
+        target_type="admin_token",
+        target_id=str(token.id),
+        before=before,
+        after=_token_view(token),
+        reason=reason,
+    )
+    return token
+
+
+async def authenticate_token(session: AsyncSession, secret: str) -> AdminToken | None:
+    """The live token matching ``secret``, or None (unknown, revoked or expired)."""
+    token = await session.scalar(select(AdminToken).where(AdminToken.token_hash == sha256_hex(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
+        await session.execute(update(AdminToken).where(AdminToken.id == token.id).values(last_used_at=now))
+    return token
+
+
+def token_expiry_in_past(expires_at: datetime) -> bool:
+    return expires_at <= utcnow()

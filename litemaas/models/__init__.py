@@ -1,0 +1,34 @@
+"""Every SQLAlchemy table, imported here so Alembic autogenerate sees them all.
+
+One file per table. Add new model modules to the imports below.
+"""
+
+from litemaas.db import Base
+from litemaas.models.admin_setting import AdminSetting
+from litemaas.models.admin_token import AdminToken
+from litemaas.models.api_key import ApiKey
+from litemaas.models.api_key_model import ApiKeyModel
+from litemaas.models.api_key_token import ApiKeyToken
+from litemaas.models.audit_event import AuditEvent
+from litemaas.models.catalog_model import CatalogModel
+from litemaas.models.oauth_state import OAuthState
+from litemaas.models.subscription import Subscription
+from litemaas.models.subscription_history import SubscriptionHistory
+from litemaas.models.user import User
+from litemaas.models.user_limit import UserLimit
+
+__all__ = [
+    "AdminSetting",
+    "AdminToken",
+    "ApiKey",
+    "ApiKeyModel",
+    "ApiKeyToken",
+    "AuditEvent",
+    "Base",
+    "CatalogModel",
+    "OAuthState",
+    "Subscription",
+    "SubscriptionHistory",
+    "User",
+    "UserLimit",
+]

@@ -1,0 +1,85 @@
+"""Admin views and actions on users."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from litemaas.auth.dependencies import require
+from litemaas.auth.permissions import Permission, Role
+from litemaas.auth.principal import Principal
+from litemaas.db import Session
+from litemaas.errors import NotFound
+from litemaas.kit.pagination import Page, Pagination
+from litemaas.models.user import User
+from litemaas.users import service
+from litemaas.users.schemas import ActiveChange, RoleChange, UserOut
+
+router = APIRouter(prefix="/admin/users", tags=["users"])
+
+
+async def _get(session: Session, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+@router.get("", response_model=Page[UserOut], dependencies=[require(Permission.ADMIN_READ)])
+async def list_users(
+    session: Session,
+    page: Pagination,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> Page[UserOut]:
+    rows, total = await service.list_users(
+        session, search=search, role=role, active=active, limit=page.limit, offset=page.offset
+    )
+    return Page(items=[UserOut.model_validate(u) for u in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{user_id}", response_model=UserOut, dependencies=[require(Permission.ADMIN_READ)])
+async def get_user(session: Session, user_id: uuid.UUID) -> UserOut:
+    return UserOut.model_validate(await _get(session, user_id))
+
+
+@router.put("/{user_id}/role", response_model=UserOut)
+async def change_role(
+    request: Request,
+    session: Session,
+    user_id: uuid.UUID,
+    body: RoleChange,
+    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+) -> UserOut:
+    user = await service.set_manual_role(
+        session,
+        actor=principal,
+        user=await _get(session, user_id),
+        role=body.role,
+        cache=request.app.state.user_cache,
+        reason=body.reason,
+    )
+    return UserOut.model_validate(user)
+
+
+@router.put("/{user_id}/active", response_model=UserOut)
+async def change_active(
+    request: Request,
+    session: Session,
+    user_id: uuid.UUID,
+    body: ActiveChange,
+    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+) -> UserOut:
+    user = await service.set_active(
+        session,
+        actor=principal,
+        user=await _get(session, user_id),
+        active=body.is_active,
+        cache=request.app.state.user_cache,
+        reason=body.reason,
+        key_access=service.litellm_key_access(session, request.app.state.litellm_admin),
+    )
+    return UserOut.model_validate(user)

@@ -1,0 +1,343 @@
+"""Users: first-login creation, roles (group-derived and manual), activation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import Boolean, Label, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litemaas.audit.service import Actor, SystemActor, record
+from litemaas.auth.permissions import Role
+from litemaas.auth.principal import Principal, highest_role
+from litemaas.db import after_commit
+from litemaas.errors import BadRequest, Conflict, Forbidden, NotFound
+from litemaas.kit.time import utcnow
+from litemaas.models.user import User
+from litemaas.users.cache import UserStateCache
+from litemaas.users.provisioning import UserProvisioner
+
+log = structlog.get_logger("litemaas.users")
+
+
+@dataclass(frozen=True, slots=True)
+class LoginIdentity:
+    """What an identity provider told us about the person logging in."""
+
+    provider: str
+    subject: str
+    username: str
+    email: str | None = None
+    display_name: str | None = None
+    groups: tuple[str, ...] = field(default_factory=tuple)
+    # Development login only: the role picked on the form stands in for IdP groups.
+    dev_role: Role | None = None
+
+
+def role_from_groups(groups: tuple[str, ...] | list[str], mapping: Mapping[str, str]) -> Role | None:
+    roles = [Role(mapping[g]) for g in groups if g in mapping]
+    if not roles:
+        return None
+    best = highest_role(*roles)
+    return best if best is not Role.USER else None
+
+
+def _view(user: User) -> dict[str, object]:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "group_role": user.group_role,
+        "manual_role": user.manual_role,
+        "is_active": user.is_active,
+    }
+
+
+def _role_sql(group_role: Any, manual_role: Any) -> Any:
+    return case(
+        (or_(group_role == "admin", manual_role == "admin"), literal("admin")),
+        (or_(group_role == "admin_readonly", manual_role == "admin_readonly"), literal("admin_readonly")),
+        else_=literal("user"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: User
+    created: bool
+
+
+async def login(
+    session: AsyncSession,
+    identity: LoginIdentity,
+    *,
+    group_role_map: Mapping[str, str],
+    cache: UserStateCache,
+    provisioner: UserProvisioner | None,
+    source_ip: str | None = None,
+) -> LoginResult:
+    """Create or refresh the user for ``identity``; refuse deactivated users.
+
+    Concurrent first logins of one person converge on one row: the insert is an upsert on
+    the (provider, subject) unique constraint.
+    """
+    group_role = (
+        identity.dev_role if identity.dev_role is not None else role_from_groups(identity.groups, group_role_map)
+    )
+    group_role_value = group_role.value if group_role not in (None, Role.USER) else None
+    if not 0 < len(identity.username) <= 255 or not 0 < len(identity.subject) <= 255:
+        raise BadRequest("the identity provider sent an unusable user name or subject", code="invalid_identity")
+    email = identity.email if identity.email and len(identity.email) <= 320 else None
+    existing = await session.scalar(
+        select(User).where(User.identity_provider == identity.provider, User.subject == identity.subject)
+    )
+    if existing is not None and not existing.is_active:
+        raise Forbidden("this account is deactivated", code="account_deactivated")
+    before = _view(existing) if existing is not None else None
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "username": identity.username,
+        "email": email,
+        "display_name": identity.display_name,
+        "identity_provider": identity.provider,
+        "subject": identity.subject,
+        "groups": list(identity.groups),
+        "group_role": group_role_value,
+        "manual_role": None,
+        "role": highest_role(group_role_value).value,
+        "is_active": True,
+        "last_login_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = insert(User).values(**values)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[User.identity_provider, User.subject],
+        set_={
+            "username": stmt.excluded.username,
+            "email": stmt.excluded.email,
+            "display_name": stmt.excluded.display_name,
+            "groups": stmt.excluded.groups,
+            "group_role": stmt.excluded.group_role,
+            "role": _role_sql(stmt.excluded.group_role, User.manual_role),
+            "last_login_at": stmt.excluded.last_login_at,
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=User.is_active.is_(True),
+    ).returning(User.id, _inserted_flag())
+    try:
+        async with session.begin_nested():
+            row = (await session.execute(upsert)).one_or_none()
+    except IntegrityError:
+        raise Conflict(
+            f"the username '{identity.username}' belongs to another identity", code="username_taken"
+        ) from None
+    if row is None:
+        raise Forbidden("this account is deactivated", code="account_deactivated")
+    user_id, created = row[0], bool(row[1])
+    user = await session.get(User, user_id, populate_existing=True)
+    assert user is not None
+    actor = SystemActor(label=user.username, via="login", user_id=user.id)
+    if created:
+        await record(
+            session,
+            actor=actor,
+            action="user.create",
+            target_type="user",
+            target_id=user.id,
+            after=_view(user),
+            reason=f"first login via {identity.provider}",
+            source_ip=source_ip,
+        )
+    elif before is not None and before["role"] != user.role:
+        await record(
+            session,
+            actor=actor,
+            action="user.role.change",
+            target_type="user",
+            target_id=user.id,
+            before=before,
+            after=_view(user),
+            reason="identity provider groups changed",
+            source_ip=source_ip,
+        )
+    await record(
+        session,
+        actor=actor,
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        after={"provider": identity.provider},
+        source_ip=source_ip,
+    )
+    await cache.invalidate(user.id)
+    after_commit(session, lambda: cache.invalidate(user.id))
+    if user.litellm_synced_at is None and provisioner is not None:
+        try:
+            await provisioner.ensure_user(user)
+            user.litellm_synced_at = utcnow()
+            await session.flush()
+        except Exception as exc:  # noqa: BLE001 — login must not fail because LiteLLM is down
+            # Retried at the next login; key creation needs LiteLLM anyway.
+            log.warning("users.provision.failed", user_id=str(user.id), error_type=type(exc).__name__)
+    log.info("users.login.done", user_id=str(user.id), created=created, role=user.role)
+    return LoginResult(user=user, created=created)
+
+
+def _inserted_flag() -> Label[bool]:
+    # xmax = 0 only on a freshly inserted row version: tells insert from conflict-update.
+    return literal_column("(xmax = 0)", type_=Boolean).label("inserted")
+
+
+async def find_user(session: AsyncSession, ref: str) -> User:
+    """A user by id, username or e-mail (case-insensitive); exactly one must match."""
+    try:
+        user = await session.get(User, uuid.UUID(ref))
+        if user is not None:
+            return user
+    except ValueError:
+        pass
+    lowered = ref.strip().lower()
+    matches = list(
+        (
+            await session.scalars(
+                select(User).where(or_(func.lower(User.username) == lowered, func.lower(User.email) == lowered))
+            )
+        ).all()
+    )
+    exact = [u for u in matches if u.username == ref]
+    if len(exact) == 1:
+        return exact[0]
+    if not matches:
+        raise NotFound(f"no user '{ref}' (users exist once they have logged in)")
+    if len(matches) > 1:
+        raise Conflict(f"'{ref}' matches {len(matches)} users; use the username or id")
+    return matches[0]
+
+
+async def set_manual_role(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user: User,
+    role: Role | None,
+    cache: UserStateCache,
+    reason: str | None = None,
+) -> User:
+    """Grant (``admin``/``admin_readonly``) or revoke (``None``/``user``) a manually granted role."""
+    if isinstance(actor, Principal) and actor.user_id == user.id and role is not Role.ADMIN:
+        # Keeps at least the acting admin in place; another admin (or the CLI) can do it.
+        raise BadRequest("admins cannot demote themselves; ask another admin", field="role")
+    before = _view(user)
+    user.manual_role = role.value if role not in (None, Role.USER) else None
+    user.role = highest_role(user.group_role, user.manual_role).value
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        action="user.role.change",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=_view(user),
+        reason=reason,
+    )
+    await cache.invalidate(user.id)
+    after_commit(session, lambda: cache.invalidate(user.id))
+    log.info("users.role.changed", user_id=str(user.id), role=user.role)
+    return user
+
+
+# Applies a user's activation to their keys in LiteLLM (block / unblock); returns keys touched.
+KeyAccess = Callable[[uuid.UUID, bool], Awaitable[int]]
+
+
+async def set_active(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user: User,
+    active: bool,
+    cache: UserStateCache,
+    reason: str | None = None,
+    key_access: KeyAccess | None = None,
+) -> User:
+    """Deactivate (no login, sessions and tokens dead, keys blocked in LiteLLM) or reactivate.
+
+    The LiteLLM call runs inside the transaction: if it fails, nothing changes here.
+    """
+    if isinstance(actor, Principal) and actor.user_id == user.id and not active:
+        raise BadRequest("you cannot deactivate yourself", field="is_active")
+    if user.is_active == active:
+        return user
+    before = _view(user)
+    user.is_active = active
+    user.deactivated_at = None if active else utcnow()
+    await session.flush()
+    after: dict[str, object] = _view(user)
+    if key_access is not None:
+        after["litellm_keys_" + ("unblocked" if active else "blocked")] = await key_access(user.id, active)
+    await record(
+        session,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    await cache.invalidate(user.id)
+    after_commit(session, lambda: cache.invalidate(user.id))
+    return user
+
+
+def litellm_key_access(session: AsyncSession, litellm: object | None) -> KeyAccess | None:
+    """Block/unblock a user's keys through the api_keys domain (None when LiteLLM is not configured)."""
+    if litellm is None:
+        return None
+
+    async def apply(user_id: uuid.UUID, active: bool) -> int:
+        from litemaas.api_keys.service import block_user_keys, unblock_user_keys
+
+        change = unblock_user_keys if active else block_user_keys
+        return await change(session, litellm, user_id)  # type: ignore[arg-type]
+
+    return apply
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    search: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[User], int]:
+    conditions = []
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        conditions.append(
+            or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                User.display_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if role is not None:
+        conditions.append(User.role == role.value)
+    if active is not None:
+        conditions.append(User.is_active.is_(active))
+    where = and_(*conditions) if conditions else literal(True)
+    total = await session.scalar(select(func.count()).select_from(User).where(where))
+    users = await session.scalars(select(User).where(where).order_by(User.username).limit(limit).offset(offset))
+    return list(users.all()), int(total or 0)

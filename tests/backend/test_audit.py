@@ -1,0 +1,99 @@
+"""Audit log: recorded with every change, searchable by admins, never holding a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from litemaas.audit.redaction import REDACTED
+from litemaas.audit.service import SystemActor, record
+from tests.backend.backend_support import asgi_client, unique
+
+
+async def _role_change(admin_client, login, reason="promotion"):
+    target = await login(role="user")
+    target_id = (await target.get("/api/v1/auth/me")).json()["user_id"]
+    r = await admin_client.put(f"/api/v1/admin/users/{target_id}/role", json={"role": "admin", "reason": reason})
+    assert r.status_code == 200
+    return target_id
+
+
+async def test_role_change_is_recorded_with_before_after_actor_and_ip(admin_client, login):
+    admin = (await admin_client.get("/api/v1/auth/me")).json()
+    target_id = await _role_change(admin_client, login, reason="on call this week")
+    page = (
+        await admin_client.get("/api/v1/admin/audit", params={"target_id": target_id, "action": "user.role.change"})
+    ).json()
+    assert page["total"] == 1
+    event = page["items"][0]
+    assert event["actor_id"] == admin["user_id"] and event["actor_label"] == admin["username"]
+    assert event["actor_via"] == "session"
+    assert event["before"]["role"] == "user" and event["after"]["role"] == "admin"
+    assert event["reason"] == "on call this week"
+    assert event["source_ip"] == "203.0.113.7"
+    assert event["request_id"]
+
+
+async def test_search_filters_and_pagination(admin_client, login):
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    admin = (await admin_client.get("/api/v1/auth/me")).json()
+    for _ in range(3):
+        await _role_change(admin_client, login)
+    params = {"actor": admin["username"], "action": "user.role.*", "target_type": "user", "since": since.isoformat()}
+    first = (await admin_client.get("/api/v1/admin/audit", params={**params, "limit": 2})).json()
+    assert first["total"] == 3 and len(first["items"]) == 2
+    second = (await admin_client.get("/api/v1/admin/audit", params={**params, "limit": 2, "offset": 2})).json()
+    assert len(second["items"]) == 1
+    ids = {e["id"] for e in first["items"] + second["items"]}
+    assert len(ids) == 3
+    by_id = (
+        await admin_client.get("/api/v1/admin/audit", params={"actor": admin["user_id"], "since": since.isoformat()})
+    ).json()
+    assert by_id["total"] >= 3
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert (await admin_client.get("/api/v1/admin/audit", params={**params, "since": future})).json()["total"] == 0
+    bad = await admin_client.get("/api/v1/admin/audit", params={"since": "2025-01-01T00:00:00"})
+    assert bad.status_code == 400 and bad.json()["field"] == "since"
+
+
+async def test_admin_readonly_may_search_users_may_not(readonly_client, user_client):
+    assert (await readonly_client.get("/api/v1/admin/audit")).status_code == 200
+    assert (await user_client.get("/api/v1/admin/audit")).status_code == 403
+
+
+async def test_record_redacts_secrets(app):
+    async with app.state.sessionmaker() as session:
+        event = await record(
+            session,
+            actor=SystemActor("test"),
+            action="test.redaction",
+            target_type="api_key",
+            target_id=unique("k"),
+            before={"key": "sk-abcdefghijklmnop", "key_alias": "mine", "nested": {"client_secret": "s3cr3t"}},
+            after={"note": "new key sk-zyxwvutsrqponm issued", "api_key": "plain", "max_tokens": 100},
+            reason="rotated lmt_abcdefghijklmnopqrstu because Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        )
+        await session.commit()
+    assert event.before == {"key": REDACTED, "key_alias": "mine", "nested": {"client_secret": REDACTED}}
+    assert event.after == {"note": f"new key {REDACTED} issued", "api_key": REDACTED, "max_tokens": 100}
+    assert "lmt_" not in event.reason and "eyJ" not in event.reason
+
+
+async def test_no_session_or_token_secret_in_any_audit_row_or_log(app, admin_client, capsys):
+    created = (await admin_client.post("/api/v1/admin/tokens", json={"name": "leak-check", "role": "admin"})).json()
+    async with asgi_client(app, headers={"Authorization": f"Bearer {created['token']}"}) as script:
+        assert (await script.get("/api/v1/admin/users")).status_code == 200
+    secrets = [
+        created["token"],
+        admin_client.cookies.get("litemaas_session"),
+        admin_client.cookies.get("litemaas_csrf"),
+        app.state.settings.session_secret.get_secret_value(),
+    ]
+    async with app.state.sessionmaker() as session:
+        rows = (await session.execute(text("SELECT row_to_json(a)::text FROM audit_events a"))).scalars().all()
+    logs = capsys.readouterr().out
+    assert "admin_token.create" in logs
+    for secret in secrets:
+        assert not any(secret in row for row in rows)
+        assert secret not in logs

@@ -1,0 +1,95 @@
+"""`litemaas users` / `litemaas tokens` and the typed admin client, against a running backend."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from litemaas.cli import app as cli
+from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
+from litemaas.config import get_settings
+from tests.backend.backend_support import REDIS_URL, unique
+
+
+@pytest.fixture
+def run_cli(backend_database_url, redis_prefix, monkeypatch):
+    monkeypatch.setenv("LITEMAAS_DATABASE_URL", backend_database_url)
+    monkeypatch.setenv("LITEMAAS_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("LITEMAAS_REDIS_KEY_PREFIX", redis_prefix)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    yield run
+    get_settings.cache_clear()
+
+
+def _dev_login(base_url: str, username: str, role: str = "user") -> httpx.Client:
+    browser = httpx.Client(base_url=base_url, timeout=10)
+    r = browser.post("/auth/dev", data={"username": username, "role": role})
+    assert r.status_code == 303, r.text
+    browser.headers["X-CSRF-Token"] = browser.cookies["litemaas_csrf"]
+    return browser
+
+
+def test_users_commands_work_on_existing_users_only(run_cli, backend_process):
+    username = unique("cli")
+    browser = _dev_login(backend_process.url, username)
+    assert browser.get("/api/v1/admin/users").status_code == 403
+
+    missing = run_cli("users", "promote", unique("ghost"), ok=False)
+    assert missing.exit_code == 1 and "no user" in missing.output
+
+    assert "role admin (manual admin)" in run_cli("users", "promote", username, "--reason", "ops").output
+    # Applies at once in the running server (cache invalidated through Redis).
+    assert browser.get("/api/v1/admin/users").status_code == 200
+    listed = run_cli("users", "list", "--search", username).output
+    assert username in listed and "1 user(s)" in listed
+
+    assert "role user" in run_cli("users", "demote", username).output
+    assert browser.get("/api/v1/admin/users").status_code == 403
+
+    run_cli("users", "deactivate", username)
+    assert browser.get("/api/v1/auth/me").status_code == 401
+    again = httpx.post(backend_process.url + "/auth/dev", data={"username": username})
+    assert again.headers["location"] == "/login?error=account_deactivated"
+    run_cli("users", "activate", username)
+    browser.close()
+
+
+def test_tokens_and_typed_client(run_cli, backend_process):
+    owner = unique("owner")
+    _dev_login(backend_process.url, owner, "admin").close()
+    target = unique("target")
+    _dev_login(backend_process.url, target).close()
+
+    created = run_cli("tokens", "create", "nightly-report", "--owner", owner, "--role", "admin", "--days", "7")
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("lmt_")
+
+    with LiteMaaSClient(backend_process.url, secret) as api:
+        me = api.me()
+        assert me.username == owner and me.via == "token" and me.role == "admin"
+        users, total = api.list_users(search=target)
+        assert total == 1 and users[0].username == target
+        updated = api.set_role(users[0].id, "admin_readonly", reason="report reader")
+        assert updated.role == "admin_readonly" and updated.manual_role == "admin_readonly"
+        events, _ = api.audit(target_id=str(users[0].id), action="user.role.change")
+        assert events[0].actor_label == f"token:nightly-report ({owner})" and events[0].reason == "report reader"
+        assert any(u.username == target for u in api.iter_users(search=target))
+        with pytest.raises(LiteMaaSAPIError) as denied:
+            api.set_role("00000000-0000-0000-0000-000000000000", "admin")
+        assert denied.value.status == 404 and denied.value.code == "not_found"
+
+        listed = run_cli("tokens", "list").output
+        assert "nightly-report" in listed and secret not in listed and secret[:8] in listed
+        run_cli("tokens", "revoke", "nightly-report")
+        with pytest.raises(LiteMaaSAPIError) as revoked:
+            api.me()
+        assert revoked.value.status == 401
