@@ -39,10 +39,9 @@ class Settings(BaseSettings):
     # auto: native Prisma engines when installed, else the offline WebAssembly engine.
     prisma_engine: Literal["auto", "native", "offline"] = "auto"
     simulator_url: str = "http://127.0.0.1:8100"
-    # `litemaas up`: ports of the embedded PostgreSQL, the simulator and the backend.
+    # `litemaas up`: ports of the embedded PostgreSQL and the simulator (backend: backend_port).
     embedded_pg_port: int = 5433
     simulator_port: int = 8100
-    backend_port: int = 8080
     # With shared Redis (several replicas): how long a replica may trust its in-memory copy of a key.
     proxy_key_cache_ttl_seconds: float = 0.5
     state_dir: Path = REPO_ROOT / ".run"
