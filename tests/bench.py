@@ -198,12 +198,28 @@ def proxy_section(args: argparse.Namespace) -> None:
         key = httpx.post(f"{ours.url}/key/generate", json={"models": [CHAT]},
                          headers={"Authorization": f"Bearer {master_key}"}, timeout=30).json()["key"]
         rows: list[tuple[LoadResult, LoadResult]] = []
+        import psutil
+
+        proxy_ps = psutil.Process(ours.proc.pid)
+        engines = [c for c in proxy_ps.children(recursive=True) if "server.mjs" in " ".join(c.cmdline())]
+
+        def cpu(p: psutil.Process) -> float:
+            t = p.cpu_times()
+            return float(t.user + t.system)
+
         for c in args.concurrency:
             n = max(args.requests, c * 10)
+            proxy_cpu0 = cpu(proxy_ps) + sum(cpu(ch) for ch in proxy_ps.children(recursive=True) if ch not in engines)
+            engine_cpu0 = sum(cpu(e) for e in engines)
             a = asyncio.run(run_load("ours (DB, virtual key)", c, n, chat_sender(ours.url, key)))
+            proxy_cpu = cpu(proxy_ps) + sum(cpu(ch) for ch in proxy_ps.children(recursive=True) if ch not in engines)
+            engine_cpu = sum(cpu(e) for e in engines) - engine_cpu0
+            cpu_note = (f"  cpu/request: LiteLLM {1000 * (proxy_cpu - proxy_cpu0) / n:.1f} ms, "
+                        f"offline engine {1000 * engine_cpu / n:.2f} ms")
             b = asyncio.run(run_load("LiteLLM, no DB (master)", c, n, chat_sender(dbless_url, master_key)))
             assert a.errors == 0 and b.errors == 0, (a.errors, b.errors)
             print(a.line(), flush=True)
+            print(cpu_note, flush=True)
             print(b.line(), flush=True)
             rows.append((a, b))
         print("throughput ratio ours / no-DB:", flush=True)
