@@ -1,0 +1,58 @@
+"""Engine selection: native Prisma engines when installed (setting ``auto``), else the offline engine."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from litemaas.proxy_runtime import prisma_client
+
+
+def fake_native_engine(tmp_path: Path) -> Path:
+    binary = tmp_path / "prisma-query-engine-debian-openssl-3.0.x"
+    binary.write_text(f"#!/bin/sh\necho query-engine {prisma_client.ENGINE_COMMIT}\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    return binary
+
+
+def test_auto_uses_offline_engine_when_no_native_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PRISMA_QUERY_ENGINE_BINARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRISMA_BINARY_CACHE_DIR", str(tmp_path / "empty-cache"))
+    assert prisma_client.native_query_engine() is None
+    assert prisma_client.resolve_mode("auto") == "offline"
+    env = prisma_client.prisma_env("auto", base={"PATH": "/usr/bin"})
+    assert env["PRISMA_QUERY_ENGINE_BINARY"] == str(prisma_client.BIN_DIR / "query-engine")
+    assert env["PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING"] == "1"
+
+
+def test_auto_prefers_an_installed_native_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    native = fake_native_engine(tmp_path)
+    monkeypatch.setenv("PRISMA_QUERY_ENGINE_BINARY", str(native))
+    assert prisma_client.native_query_engine() == native
+    assert prisma_client.resolve_mode("auto") == "native"
+    env = prisma_client.prisma_env("auto", base={"PATH": "/usr/bin", "PRISMA_QUERY_ENGINE_BINARY": str(native)})
+    assert env["PRISMA_QUERY_ENGINE_BINARY"] == str(native)
+    assert "PRISMA_SCHEMA_ENGINE_BINARY" not in env
+
+
+def test_native_requested_but_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PRISMA_QUERY_ENGINE_BINARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRISMA_BINARY_CACHE_DIR", str(tmp_path / "empty-cache"))
+    with pytest.raises(prisma_client.EngineSetupError, match="no native Prisma query engine"):
+        prisma_client.resolve_mode("native")
+
+
+def test_offline_forced_even_with_native_present(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PRISMA_QUERY_ENGINE_BINARY", str(fake_native_engine(tmp_path)))
+    env = prisma_client.prisma_env("offline", base={"PATH": "/usr/bin"})
+    assert env["PRISMA_QUERY_ENGINE_BINARY"] == str(prisma_client.BIN_DIR / "query-engine")
+
+
+def test_generate_is_skipped_when_schema_unchanged() -> None:
+    prisma_client.generate_client()
+    assert prisma_client.client_is_generated()
+    assert prisma_client.generate_client() is False
