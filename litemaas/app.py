@@ -16,6 +16,7 @@ from litemaas.config import Settings, get_settings
 from litemaas.db import create_engine, create_sessionmaker
 from litemaas.errors import install_error_handlers
 from litemaas.kit.crypto import random_token
+from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
 from litemaas.kit.request_context import RequestContextMiddleware
 from litemaas.logging import configure_logging
 from litemaas.redis import create_redis
@@ -110,6 +111,7 @@ def create_app(
         configure_logging(settings.log_level, settings.log_json)
     from litemaas.api import api_router
     from litemaas.auth.router import login_router
+    from litemaas.health.router import metrics_router
     from litemaas.web.router import router as web_router
 
     app = FastAPI(
@@ -125,9 +127,13 @@ def create_app(
     app.state.overrides = {
         k: v for k, v in (("user_provisioner", user_provisioner), ("litellm_admin", litellm_admin)) if v is not _UNSET
     }
+    app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so its latency covers the whole request as the client sees it.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(api_router)
     app.include_router(login_router)
+    app.include_router(metrics_router)
     app.include_router(web_router)
     return app

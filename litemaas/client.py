@@ -226,9 +226,10 @@ class LiteMaaSClient:
         name: str,
         *,
         role: Role | str = Role.ADMIN_READONLY,
-        expires_in_days: int = 30,
+        expires_in_days: int | None = None,
         scopes: list[str] | None = None,
     ) -> CreatedAdminToken:
+        """``expires_in_days=None`` takes the server's LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS."""
         body = {"name": name, "role": str(role), "expires_in_days": expires_in_days, "scopes": scopes}
         return CreatedAdminToken.model_validate(self.request("POST", "/admin/tokens", json=body))
 

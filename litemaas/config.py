@@ -92,8 +92,15 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     oidc_username_claim: str = "preferred_username"
     oidc_ca_file: Path | None = None
-    admin_token_default_days: int = 30
-    admin_token_max_days: int = 365
+    # Admin API tokens: expiry when none is given, and the longest one may ask for.
+    admin_token_default_days: int = Field(default=30, ge=1)
+    admin_token_max_days: int = Field(default=365, ge=1)
+
+    @model_validator(mode="after")
+    def _token_default_within_maximum(self) -> Settings:
+        if self.admin_token_default_days > self.admin_token_max_days:
+            raise ValueError("LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS must not exceed LITEMAAS_ADMIN_TOKEN_MAX_DAYS")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -11,8 +11,15 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class TokenRole(StrEnum):
+    """The roles an admin API token may carry: tokens are for admin scripts, never ``user``."""
+
+    ADMIN = Role.ADMIN.value
+    ADMIN_READONLY = Role.ADMIN_READONLY.value
+
+
 class Permission(StrEnum):
-    # Explicitly public (health, branding, login pages).
+    # Explicitly public (health probes, /metrics, branding, login pages).
     PUBLIC = "public"
     # Any logged-in user, acting on their own data.
     AUTHENTICATED = "authenticated"

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from litemaas.audit.service import record
 from litemaas.auth import tokens
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.principal import Principal
+from litemaas.config import Settings
 from litemaas.db import Session
 from litemaas.errors import NotFound
 from litemaas.models.admin_token import AdminToken
@@ -24,7 +24,9 @@ router = APIRouter(prefix="/admin/tokens", tags=["admin tokens"])
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Role = Role.ADMIN_READONLY
-    expires_in_days: int = Field(default=30, ge=1)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, description="Days until it expires; defaults to LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS"
+    )
     scopes: list[str] | None = Field(default=None, description="Subset of the role's permissions")
 
 
@@ -54,6 +56,7 @@ async def create_token(
     body: TokenCreate,
     principal: Annotated[Principal, require(Permission.TOKENS_MANAGE)],
 ) -> TokenCreated:
+    settings: Settings = request.app.state.settings
     created = await tokens.create_token(
         session,
         actor=principal,
@@ -62,7 +65,8 @@ async def create_token(
         name=body.name,
         role=body.role,
         expires_in_days=body.expires_in_days,
-        max_days=request.app.state.settings.admin_token_max_days,
+        default_days=settings.admin_token_default_days,
+        max_days=settings.admin_token_max_days,
         scopes=body.scopes,
     )
     return TokenCreated(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
@@ -74,16 +78,7 @@ async def list_tokens(
     principal: Annotated[Principal, require(Permission.ADMIN_READ)],
     include_revoked: bool = False,
 ) -> list[TokenOut]:
-    rows = await tokens.list_tokens(session, include_revoked=include_revoked)
-    # Who looked at the token inventory is itself audited (SPEC §2).
-    await record(
-        session,
-        actor=principal,
-        action="admin_token.list",
-        target_type="admin_token",
-        target_id=None,
-        after={"count": len(rows), "include_revoked": include_revoked},
-    )
+    rows = await tokens.list_tokens(session, actor=principal, include_revoked=include_revoked)
     return [TokenOut.model_validate(t) for t in rows]
 
 

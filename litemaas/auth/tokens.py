@@ -14,14 +14,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.audit.service import Actor, record
-from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenRole
 from litemaas.errors import BadRequest, Forbidden, NotFound
 from litemaas.kit.crypto import random_token, sha256_hex
 from litemaas.kit.time import utcnow
 from litemaas.models.admin_token import AdminToken
 
 TOKEN_PREFIX = "lmt_"
-TOKEN_ROLES = (Role.ADMIN, Role.ADMIN_READONLY)
+TOKEN_ROLES = tuple(Role(r.value) for r in TokenRole)
 # last_used_at is a hint, not an audit trail: write it at most this often per token.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -72,10 +72,14 @@ async def create_token(
     owner_role: Role,
     name: str,
     role: Role,
-    expires_in_days: int,
+    expires_in_days: int | None,
+    default_days: int,
     max_days: int,
     scopes: list[str] | None = None,
 ) -> NewToken:
+    """Create a token; ``expires_in_days=None`` means ``default_days`` (never beyond ``max_days``)."""
+    if expires_in_days is None:
+        expires_in_days = min(default_days, max_days)
     if role not in TOKEN_ROLES:
         raise BadRequest("a token's role is admin or admin_readonly", field="role")
     if owner_role is Role.USER or (owner_role is Role.ADMIN_READONLY and role is Role.ADMIN):
@@ -108,11 +112,21 @@ async def create_token(
     return NewToken(token=token, secret=secret)
 
 
-async def list_tokens(session: AsyncSession, *, include_revoked: bool = False) -> list[AdminToken]:
+async def list_tokens(session: AsyncSession, *, actor: Actor, include_revoked: bool = False) -> list[AdminToken]:
+    """The token inventory; who looked at it is itself audited (SPEC §2), from the API or the CLI."""
     query = select(AdminToken).order_by(AdminToken.created_at.desc())
     if not include_revoked:
         query = query.where(AdminToken.revoked_at.is_(None))
-    return list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
+    await record(
+        session,
+        actor=actor,
+        action="admin_token.list",
+        target_type="admin_token",
+        target_id=None,
+        after={"count": len(rows), "include_revoked": include_revoked},
+    )
+    return rows
 
 
 async def find_token(session: AsyncSession, token_ref: str) -> AdminToken:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from litemaas.auth.permissions import Role
+from litemaas.auth.permissions import Role, TokenRole
 
 if TYPE_CHECKING:
     from litemaas.auth import tokens
@@ -19,8 +19,11 @@ app = typer.Typer(help="Admin API tokens for scripts (hashed at rest, shown once
 def create(
     name: Annotated[str, typer.Argument(help="A name to recognise the token by")],
     owner: Annotated[str, typer.Option("--owner", help="User the token acts for (username, e-mail or id)")],
-    role: Annotated[Role, typer.Option("--role")] = Role.ADMIN_READONLY,
-    days: Annotated[int, typer.Option("--days", help="Days until it expires")] = 30,
+    role: Annotated[TokenRole, typer.Option("--role")] = TokenRole.ADMIN_READONLY,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, help="Days until it expires (default: LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS)"),
+    ] = None,
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Limit to these permissions (repeat)")] = None,
 ) -> None:
     """Create a token; the secret is printed once, on stdout, and never again."""
@@ -38,8 +41,9 @@ def create(
             owner_id=user.id,
             owner_role=Role(user.role),
             name=name,
-            role=role,
+            role=Role(role.value),
             expires_in_days=days,
+            default_days=ctx.settings.admin_token_default_days,
             max_days=ctx.settings.admin_token_max_days,
             scopes=scope or None,
         )
@@ -57,11 +61,14 @@ def create(
 def list_tokens(all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens")] = False) -> None:
     """List tokens (never their secrets)."""
 
+    from litemaas.audit.service import SystemActor
     from litemaas.auth import tokens
     from litemaas.kit.cli_runtime import run
 
     async def work(ctx: CliContext) -> list[str]:
-        rows = await tokens.list_tokens(ctx.session, include_revoked=all_)
+        rows = await tokens.list_tokens(
+            ctx.session, actor=SystemActor(label=ctx.operator, via="cli"), include_revoked=all_
+        )
         lines = [f"{'ID':<36} {'NAME':<24} {'ROLE':<15} {'PREFIX':<9} {'EXPIRES':<17} STATUS"]
         for t in rows:
             status = (

@@ -1,4 +1,5 @@
-"""``/api/v1/health/live`` (process up) and ``/api/v1/health/ready`` (database and proxy reachable)."""
+"""``/api/v1/health/live`` (process up), ``/api/v1/health/ready`` (database and proxy reachable)
+and ``/metrics`` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from typing import Any
 import httpx
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
+from litemaas.kit.metrics import CONTENT_TYPE, HttpMetrics
 
 router = APIRouter(prefix="/health", tags=["health"])
+# Outside /api/v1, where scrapers look by default.
+metrics_router = APIRouter(tags=["health"], include_in_schema=False)
 log = structlog.get_logger("litemaas.health")
 
 
@@ -50,3 +54,11 @@ async def ready(request: Request) -> JSONResponse:
     checks: dict[str, Any] = {"database": database, "proxy": proxy}
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+# Public like the probes: a scraper carries no session, and the figures are per route template,
+# with no ids or user data. Keep it off the public Route/Ingress if even that is too much.
+@metrics_router.get("/metrics", dependencies=[require(Permission.PUBLIC)])
+async def metrics(request: Request) -> Response:
+    registry: HttpMetrics = request.app.state.metrics
+    return Response(registry.render(), media_type=CONTENT_TYPE)

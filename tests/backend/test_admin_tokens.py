@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 from litemaas.kit.time import utcnow
 from litemaas.models.admin_token import AdminToken
 from litemaas.models.audit_event import AuditEvent
-from tests.backend.backend_support import asgi_client
+from tests.backend.backend_support import asgi_client, dev_login, unique
 
 pytestmark = pytest.mark.asyncio
 
@@ -122,3 +122,16 @@ async def test_create_list_revoke_are_audited(app, admin_client):
     assert ("admin_token.create", created["id"]) in actions
     assert ("admin_token.revoke", created["id"]) in actions
     assert any(a == "admin_token.list" for a, _ in actions)
+
+
+async def test_expiry_defaults_to_the_configured_days(make_app, settings):
+    configured = settings.model_copy(update={"admin_token_default_days": 3})
+    async with make_app(configured) as app, asgi_client(app) as c:
+        admin = await dev_login(c, unique("admin"), "admin")
+        created = await _create(admin, role="admin_readonly")
+        expires_in = datetime.fromisoformat(created["expires_at"]) - datetime.fromisoformat(created["created_at"])
+        assert abs(expires_in - timedelta(days=3)) < timedelta(minutes=1), expires_in
+        # An explicit expiry still wins, within the maximum.
+        explicit = await _create(admin, role="admin_readonly", expires_in_days=10)
+        expires_in = datetime.fromisoformat(explicit["expires_at"]) - datetime.fromisoformat(explicit["created_at"])
+        assert abs(expires_in - timedelta(days=10)) < timedelta(minutes=1), expires_in

@@ -114,3 +114,11 @@ def test_production_refuses_unsafe_settings(overrides, message):
     assert Settings(_env_file=None, **base).environment == "production"
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **{**base, **overrides})
+
+
+def test_token_expiry_settings_are_consistent():
+    assert Settings(_env_file=None, admin_token_default_days=30, admin_token_max_days=30).admin_token_default_days == 30
+    with pytest.raises(ValidationError, match="ADMIN_TOKEN_DEFAULT_DAYS"):
+        Settings(_env_file=None, admin_token_default_days=400, admin_token_max_days=365)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, admin_token_default_days=0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -93,3 +96,42 @@ def test_tokens_and_typed_client(run_cli, backend_process):
         with pytest.raises(LiteMaaSAPIError) as revoked:
             api.me()
         assert revoked.value.status == 401
+
+
+def _audit_since(browser: httpx.Client, action: str, since: datetime) -> list[dict]:
+    r = browser.get("/api/v1/admin/audit", params={"action": action, "since": since.isoformat(), "limit": 100})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_tokens_list_is_audited_as_the_cli_operator(run_cli, backend_process):
+    """SPEC §2: who looked at the token inventory is audited, from the CLI as from the API."""
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    with closing(_dev_login(backend_process.url, unique("auditor"), "admin")) as admin:
+        seen = {e["id"] for e in _audit_since(admin, "admin_token.list", since)}
+        run_cli("tokens", "list", "--all")
+        events = [e for e in _audit_since(admin, "admin_token.list", since) if e["id"] not in seen]
+    assert len(events) == 1, events
+    assert events[0]["actor_via"] == "cli"
+    assert events[0]["actor_label"].startswith("cli:") and events[0]["actor_id"] is None
+    assert events[0]["target_type"] == "admin_token" and events[0]["after"]["include_revoked"] is True
+    assert isinstance(events[0]["after"]["count"], int)
+
+
+def test_tokens_create_defaults_to_the_configured_expiry(run_cli, backend_process, monkeypatch):
+    owner = unique("owner")
+    _dev_login(backend_process.url, owner, "admin").close()
+    monkeypatch.setenv("LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS", "5")
+    get_settings.cache_clear()
+    name = unique("default-expiry")
+    run_cli("tokens", "create", name, "--owner", owner, "--role", "admin_readonly")
+    with closing(_dev_login(backend_process.url, owner, "admin")) as admin:
+        row = next(t for t in admin.get("/api/v1/admin/tokens").json() if t["name"] == name)
+    expires_in = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])
+    assert abs(expires_in - timedelta(days=5)) < timedelta(minutes=1), expires_in
+
+
+def test_tokens_create_offers_only_token_roles(run_cli):
+    refused = run_cli("tokens", "create", "x", "--owner", "anyone", "--role", "user", ok=False)
+    assert refused.exit_code == 2, refused.output
+    assert "Invalid value for '--role'" in refused.output and "admin_readonly" in refused.output

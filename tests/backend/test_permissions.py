@@ -89,6 +89,41 @@ def test_only_health_login_and_branding_routes_are_public():
     assert not any(r.method not in SAFE and not r.path.startswith("/api/v1/auth/") for r in public)
 
 
+# Served by FastAPI itself (documentation), not by a LiteMaaS router.
+_FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
+_PUBLIC_OUTSIDE_API = {
+    "/",
+    "/login",
+    "/metrics",
+    "/auth/{provider_name}/start",
+    "/auth/{provider_name}/callback",
+    "/auth/dev",
+    "/auth/logout",
+}
+
+
+def test_every_route_outside_the_api_is_explicitly_public_or_protected():
+    """Portal pages, login callbacks and /metrics follow the same rule as /api routes."""
+    undeclared, public = [], set()
+    for ctx in iter_route_contexts(_app().routes):
+        path = ctx.path or ""
+        if path.startswith("/api/"):
+            continue
+        dependant = getattr(ctx, "dependant", None)
+        if dependant is None:
+            if path not in _FRAMEWORK_ROUTES:
+                undeclared.append(path)
+            continue
+        permissions = _permissions(dependant)
+        if not permissions:
+            undeclared.append(path)
+        elif permissions == {Permission.PUBLIC}:
+            public.add(path)
+    assert not undeclared, f"routes without a declared permission: {undeclared}"
+    assert public <= _PUBLIC_OUTSIDE_API, sorted(public - _PUBLIC_OUTSIDE_API)
+    assert "/metrics" in public
+
+
 async def _expect_denied(c: httpx.AsyncClient, route: ApiRoute, status: int) -> str | None:
     kwargs = {} if route.method in SAFE else {"json": {}}
     response = await c.request(route.method, route.url(), **kwargs)
