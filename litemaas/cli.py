@@ -73,8 +73,14 @@ def _register_domain_commands() -> None:
     from litemaas.auth.tokens_cli import app as tokens_app
     from litemaas.users.cli import app as users_app
 
+    from litemaas.jobs.commands import reconcile_command, sync_models_command
+
     app.add_typer(users_app, name="users")
     app.add_typer(tokens_app, name="tokens")
+    app.command("reconcile")(reconcile_command)
+    models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
+    models_app.command("sync")(sync_models_command)
+    app.add_typer(models_app, name="models")
 
 
 _register_domain_commands()

@@ -27,17 +27,13 @@ class CatalogModel(UUIDPk, TimestampMixin, Base):
     # Document conversion is priced per page, not per token.
     cost_per_page: Mapped[float | None] = mapped_column(Float)
     # Primary capability first (chat, embeddings, document_conversion, safety), then additive tags.
-    capabilities: Mapped[list[str]] = mapped_column(
-        ARRAY(String(32)), default=list, server_default=text("'{}'")
-    )
+    capabilities: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default=text("'{}'"))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Present in LiteLLM at the last sync.
     available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # Set when the model was deleted (here or in LiteLLM); a deleted model is never re-created by sync.
     deleted_at: Mapped[datetime | None]
-    litellm_model_ids: Mapped[list[str]] = mapped_column(
-        ARRAY(String(255)), default=list, server_default=text("'{}'")
-    )
+    litellm_model_ids: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list, server_default=text("'{}'"))
     # True when every deployment lives in LiteLLM's database (editable through /model/*).
     litellm_db_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     synced_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Users' LiteLLM virtual keys: create, list with spend, edit, rotate, revoke; keys follow subscriptions."""

@@ -1,0 +1,1 @@
+"""Operational jobs (reconcile, ...): CLI commands of the same package, also run from admin endpoints."""

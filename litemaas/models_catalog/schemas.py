@@ -1,0 +1,97 @@
+"""Catalog payloads. Prices are shown per 1M tokens; LiteLLM stores them per token."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PER_MILLION = 1_000_000
+
+
+class CapabilityOut(BaseModel):
+    name: str
+    label: str
+    color: str
+    primary: bool
+
+
+class PricingOut(BaseModel):
+    currency: str = "USD"
+    # None for document conversion (priced per page) and for unpriced models.
+    input_per_million_tokens: float | None
+    output_per_million_tokens: float | None
+    per_page: float | None
+
+
+class ModelOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    display_name: str
+    description: str | None
+    provider: str | None
+    context_length: int | None
+    max_output_tokens: int | None
+    capabilities: list[CapabilityOut]
+    primary_capability: str
+    pricing: PricingOut
+    restricted: bool
+    available: bool
+
+
+class AdminModelOut(ModelOut):
+    deleted_at: datetime | None
+    litellm_model_ids: list[str]
+    # True when the model lives in LiteLLM's database (editable through LiteLLM's model API);
+    # False for models defined in the proxy configuration file.
+    editable_in_litellm: bool
+    synced_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")
+    # LiteLLM routing parameters: at least "model" (e.g. "hosted_vllm/org/model") and usually "api_base".
+    litellm_params: dict[str, Any]
+    display_name: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    provider: str | None = Field(default=None, max_length=64)
+    capabilities: list[str] = Field(default_factory=lambda: ["chat"])
+    context_length: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    input_price_per_million: float | None = Field(default=None, ge=0)
+    output_price_per_million: float | None = Field(default=None, ge=0)
+    price_per_page: float | None = Field(default=None, ge=0)
+    restricted: bool = False
+
+
+class ModelUpdateIn(BaseModel):
+    """Catalog metadata (always editable) and LiteLLM-side fields (models stored in LiteLLM's database)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=5000)
+    provider: str | None = Field(default=None, max_length=64)
+    restricted: bool | None = None
+    capabilities: list[str] | None = None
+    context_length: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    input_price_per_million: float | None = Field(default=None, ge=0)
+    output_price_per_million: float | None = Field(default=None, ge=0)
+    price_per_page: float | None = Field(default=None, ge=0)
+    litellm_params: dict[str, Any] | None = None
+
+
+class SyncOut(BaseModel):
+    dry_run: bool
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    ignored_deleted: list[str]
+    subscriptions_ended: int

@@ -1,0 +1,1 @@
+"""Admin-editable platform settings (API key defaults, maximums and the per-user key cap)."""

@@ -1,0 +1,1 @@
+"""Subscriptions to models and the approval workflow."""

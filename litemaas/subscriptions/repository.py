@@ -1,0 +1,188 @@
+"""SQL for subscriptions and their history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litemaas.models.catalog_model import CatalogModel
+from litemaas.models.subscription import Subscription
+from litemaas.models.subscription_history import SubscriptionHistory
+from litemaas.models.user import User
+
+
+async def insert_if_absent(session: AsyncSession, *, user_id: uuid.UUID, model_id: uuid.UUID, status: str) -> bool:
+    """Create the (user, model) row unless it exists; True when this call created it.
+
+    ON CONFLICT DO NOTHING on the unique (user_id, model_id): concurrent subscribes never
+    produce two rows, whatever their timing.
+    """
+    result = await session.execute(
+        insert(Subscription)
+        .values(id=uuid.uuid4(), user_id=user_id, model_id=model_id, status=status)
+        .on_conflict_do_nothing(index_elements=["user_id", "model_id"])
+        .returning(Subscription.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def get_for_update(session: AsyncSession, subscription_id: uuid.UUID) -> Subscription | None:
+    return await session.scalar(
+        select(Subscription)
+        .where(Subscription.id == subscription_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def get_by_user_model_for_update(
+    session: AsyncSession, user_id: uuid.UUID, model_id: uuid.UUID
+) -> Subscription | None:
+    return await session.scalar(
+        select(Subscription)
+        .where(Subscription.user_id == user_id, Subscription.model_id == model_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def get(session: AsyncSession, subscription_id: uuid.UUID) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
+
+
+async def owner_of(session: AsyncSession, subscription_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(Subscription.user_id).where(Subscription.id == subscription_id))
+
+
+async def owners_of(session: AsyncSession, subscription_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    rows = await session.execute(
+        select(Subscription.id, Subscription.user_id).where(Subscription.id.in_(list(set(subscription_ids))))
+    )
+    return {sub_id: user_id for sub_id, user_id in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    subscription: Subscription
+    model: CatalogModel
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    status: str | None = None
+    model: str | None = None  # model name or id
+    user: str | None = None  # username or user id
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filters(query: QueueFilter) -> list[object]:
+    conditions: list[object] = []
+    if query.status:
+        conditions.append(Subscription.status == query.status)
+    if query.model:
+        try:
+            conditions.append(Subscription.model_id == uuid.UUID(query.model))
+        except ValueError:
+            conditions.append(CatalogModel.name == query.model)
+    if query.user:
+        try:
+            conditions.append(Subscription.user_id == uuid.UUID(query.user))
+        except ValueError:
+            conditions.append(User.username == query.user)
+    if query.since:
+        conditions.append(Subscription.updated_at >= query.since)
+    if query.until:
+        conditions.append(Subscription.updated_at < query.until)
+    return conditions
+
+
+async def search(
+    session: AsyncSession, query: QueueFilter, *, limit: int, offset: int
+) -> tuple[list[SubscriptionRow], int]:
+    conditions = _filters(query)
+    base = (
+        select(Subscription, CatalogModel, User.username)
+        .join(CatalogModel, CatalogModel.id == Subscription.model_id)
+        .join(User, User.id == Subscription.user_id)
+        .where(*conditions)  # type: ignore[arg-type]
+    )
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Subscription)
+        .join(CatalogModel, CatalogModel.id == Subscription.model_id)
+        .join(User, User.id == Subscription.user_id)
+        .where(*conditions)  # type: ignore[arg-type]
+    )
+    rows = await session.execute(
+        base.order_by(Subscription.updated_at.desc(), Subscription.id).limit(limit).offset(offset)
+    )
+    return [SubscriptionRow(sub, model, username) for sub, model, username in rows], int(total or 0)
+
+
+async def list_for_user(session: AsyncSession, user_id: uuid.UUID) -> list[SubscriptionRow]:
+    rows = await session.execute(
+        select(Subscription, CatalogModel, User.username)
+        .join(CatalogModel, CatalogModel.id == Subscription.model_id)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.user_id == user_id)
+        .order_by(CatalogModel.name)
+    )
+    return [SubscriptionRow(sub, model, username) for sub, model, username in rows]
+
+
+async def row(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionRow | None:
+    result = await session.execute(
+        select(Subscription, CatalogModel, User.username)
+        .join(CatalogModel, CatalogModel.id == Subscription.model_id)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.id == subscription_id)
+    )
+    found = result.first()
+    return SubscriptionRow(found[0], found[1], found[2]) if found else None
+
+
+async def for_model_for_update(
+    session: AsyncSession, model_id: uuid.UUID, statuses: Iterable[str]
+) -> Sequence[Subscription]:
+    return (
+        await session.scalars(
+            select(Subscription)
+            .where(Subscription.model_id == model_id, Subscription.status.in_(list(statuses)))
+            .order_by(Subscription.id)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def users_for_model(session: AsyncSession, model_id: uuid.UUID, statuses: Iterable[str]) -> set[uuid.UUID]:
+    rows = await session.scalars(
+        select(Subscription.user_id).where(Subscription.model_id == model_id, Subscription.status.in_(list(statuses)))
+    )
+    return set(rows)
+
+
+async def history(session: AsyncSession, subscription_id: uuid.UUID) -> Sequence[SubscriptionHistory]:
+    return (
+        await session.scalars(
+            select(SubscriptionHistory)
+            .where(SubscriptionHistory.subscription_id == subscription_id)
+            .order_by(SubscriptionHistory.occurred_at, SubscriptionHistory.id)
+        )
+    ).all()
+
+
+async def last_action(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionHistory | None:
+    return await session.scalar(
+        select(SubscriptionHistory)
+        .where(SubscriptionHistory.subscription_id == subscription_id)
+        .order_by(SubscriptionHistory.occurred_at.desc(), SubscriptionHistory.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,430 @@
+"""The subscription state machine (SPEC §4).
+
+Users never set a status: each change is a named action with its allowed source states.
+Every transition writes a history row and an audit event, and keys follow: whenever a
+subscription stops (or starts) being active, the owner's keys in LiteLLM are updated so a
+key's models there always equal (models on the key) ∩ (the owner's active subscriptions).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from litemaas.api_keys.service import KeyAccessChange, lock_users
+from litemaas.audit import service as audit
+from litemaas.audit.service import Actor
+from litemaas.errors import BadRequest, Conflict, LiteMaaSError, NotFound
+from litemaas.kit.time import utcnow
+from litemaas.litellm_admin import LiteLLMAdminClient
+from litemaas.models.catalog_model import CatalogModel
+from litemaas.models.subscription import Subscription
+from litemaas.models.subscription_history import SubscriptionHistory
+from litemaas.models_catalog import service as catalog
+from litemaas.subscriptions import repository
+from litemaas.subscriptions.repository import QueueFilter, SubscriptionRow
+from litemaas.subscriptions.schemas import (
+    BulkItemOut,
+    BulkOut,
+    HistoryOut,
+    ModelRef,
+    SubscriptionOut,
+)
+
+log = structlog.get_logger("litemaas.subscriptions")
+
+PENDING, ACTIVE, DENIED, CANCELLED = "pending", "active", "denied", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    sources: frozenset[str]
+    target: str
+    reason_required: bool = False
+
+
+# User actions (own subscriptions only).
+CANCEL = Action("cancel", frozenset({ACTIVE, PENDING, DENIED}), CANCELLED)
+REQUEST_REVIEW = Action("request_review", frozenset({DENIED}), PENDING)
+# Admin decisions.
+APPROVE = Action("approve", frozenset({PENDING, DENIED}), ACTIVE)
+DENY = Action("deny", frozenset({PENDING, ACTIVE}), DENIED, reason_required=True)
+REVERT = Action("revert", frozenset({ACTIVE, DENIED}), PENDING)
+# System cascades from the catalog.
+MODEL_RESTRICTED = Action("model_restricted", frozenset({ACTIVE}), PENDING)
+MODEL_DELETED = Action("model_deleted", frozenset({ACTIVE, PENDING, DENIED}), CANCELLED)
+
+_ADMIN_DECISIONS = {"approve", "deny"}
+
+
+def _actor_label(actor: Actor) -> str:
+    return actor.label
+
+
+def _model_ref(model: CatalogModel) -> ModelRef:
+    return ModelRef(
+        id=model.id,
+        name=model.name,
+        display_name=model.display_name,
+        restricted=model.restricted,
+        capabilities=list(model.capabilities),
+        available=model.is_live,
+    )
+
+
+def to_out(row: SubscriptionRow) -> SubscriptionOut:
+    sub = row.subscription
+    return SubscriptionOut(
+        id=sub.id,
+        user_id=sub.user_id,
+        username=row.username,
+        model=_model_ref(row.model),
+        status=sub.status,
+        status_reason=sub.status_reason,
+        decided_by_id=sub.decided_by_id,
+        decided_at=sub.decided_at,
+        created_at=sub.created_at,
+        updated_at=sub.updated_at,
+    )
+
+
+async def _out(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionOut:
+    row = await repository.row(session, subscription_id)
+    assert row is not None
+    return to_out(row)
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    sub: Subscription,
+    action: str,
+    from_status: str | None,
+    reason: str | None,
+    admin_decision: bool,
+) -> None:
+    """Apply bookkeeping for a status change already set on ``sub``: history row + audit event."""
+    now = utcnow()
+    sub.status_reason = reason
+    sub.updated_at = now
+    if admin_decision:
+        sub.decided_by_id = actor.user_id
+        sub.decided_at = now
+    session.add(
+        SubscriptionHistory(
+            subscription_id=sub.id,
+            action=action,
+            from_status=from_status,
+            to_status=sub.status,
+            actor_id=actor.user_id,
+            actor_label=_actor_label(actor)[:255],
+            reason=reason,
+            occurred_at=now,
+        )
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"subscription.{action}",
+        target_type="subscription",
+        target_id=sub.id,
+        before={"status": from_status, "user_id": sub.user_id, "model_id": sub.model_id},
+        after={"status": sub.status, "user_id": sub.user_id, "model_id": sub.model_id},
+        reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def list_own(session: AsyncSession, user_id: uuid.UUID) -> list[SubscriptionOut]:
+    return [to_out(row) for row in await repository.list_for_user(session, user_id)]
+
+
+async def get_one(session: AsyncSession, subscription_id: uuid.UUID, *, owner_id: uuid.UUID | None) -> SubscriptionOut:
+    row = await repository.row(session, subscription_id)
+    if row is None or (owner_id is not None and row.subscription.user_id != owner_id):
+        raise NotFound(f"subscription {subscription_id} not found")
+    return to_out(row)
+
+
+async def history(session: AsyncSession, subscription_id: uuid.UUID, *, owner_id: uuid.UUID | None) -> list[HistoryOut]:
+    await get_one(session, subscription_id, owner_id=owner_id)
+    return [
+        HistoryOut(
+            action=h.action,
+            from_status=h.from_status,
+            to_status=h.to_status,
+            actor_id=h.actor_id,
+            actor_label=h.actor_label,
+            reason=h.reason,
+            occurred_at=h.occurred_at,
+        )
+        for h in await repository.history(session, subscription_id)
+    ]
+
+
+async def queue(
+    session: AsyncSession, query: QueueFilter, *, limit: int, offset: int
+) -> tuple[list[SubscriptionOut], int]:
+    rows, total = await repository.search(session, query, limit=limit, offset=offset)
+    return [to_out(row) for row in rows], total
+
+
+# --------------------------------------------------------------------------- subscribe
+
+
+async def subscribe(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    model_ref: str,
+    reason: str | None = None,
+) -> SubscriptionOut:
+    """Subscribe: active at once for an open model, pending for a restricted one.
+
+    One row per (user, model): a cancelled subscription is reused; an active or pending one
+    is a 409; a denied one must go through request review.
+    """
+    model = await catalog.get_model(session, model_ref)
+    target = PENDING if model.restricted else ACTIVE
+    await lock_users(session, [user_id])
+    created = await repository.insert_if_absent(session, user_id=user_id, model_id=model.id, status=target)
+    sub = await repository.get_by_user_model_for_update(session, user_id, model.id)
+    assert sub is not None
+    if created:
+        from_status: str | None = None
+    elif sub.status in (ACTIVE, PENDING):
+        raise Conflict(f"already subscribed to {model.name} ({sub.status})", code="already_subscribed")
+    elif sub.status == DENIED:
+        raise Conflict(f"your access to {model.name} was denied; request a review instead", code="subscription_denied")
+    else:
+        from_status = sub.status
+    access = await KeyAccessChange.capture(session, model_ids=[model.id], user_ids=[user_id])
+    sub.status = target
+    await _record(
+        session,
+        actor=actor,
+        sub=sub,
+        action="subscribe",
+        from_status=from_status,
+        reason=reason,
+        admin_decision=False,
+    )
+    await access.push(session, litellm)
+    log.info("subscription.subscribe.done", subscription_id=str(sub.id), status=target, model=model.name)
+    return await _out(session, sub.id)
+
+
+# --------------------------------------------------------------------------- named transitions
+
+
+async def _transition(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    subscription_id: uuid.UUID,
+    action: Action,
+    reason: str | None,
+    owner_id: uuid.UUID | None,
+    admin_decision: bool,
+) -> SubscriptionOut:
+    reason = reason.strip() if reason else None
+    if action.reason_required and not reason:
+        raise BadRequest(f"a reason is required to {action.name.replace('_', ' ')}", field="reason")
+    user_id = await repository.owner_of(session, subscription_id)
+    if user_id is None or (owner_id is not None and user_id != owner_id):
+        raise NotFound(f"subscription {subscription_id} not found")
+    await lock_users(session, [user_id])
+    sub = await repository.get_for_update(session, subscription_id)
+    assert sub is not None
+    if sub.status not in action.sources:
+        raise Conflict(
+            f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}", code="invalid_transition"
+        )
+    model = (await catalog.models_by_id(session, [sub.model_id]))[sub.model_id]
+    if action.target == ACTIVE and not model.is_live:
+        raise Conflict(f"model {model.name} is no longer available")
+    if action is REVERT:
+        last = await repository.last_action(session, sub.id)
+        if last is None or last.action not in _ADMIN_DECISIONS:
+            raise Conflict("only an admin approval or denial can be reverted", code="invalid_transition")
+    access = await KeyAccessChange.capture(session, model_ids=[sub.model_id], user_ids=[user_id])
+    from_status = sub.status
+    sub.status = action.target
+    await _record(
+        session,
+        actor=actor,
+        sub=sub,
+        action=action.name,
+        from_status=from_status,
+        reason=reason,
+        admin_decision=admin_decision,
+    )
+    await access.push(session, litellm)
+    log.info(
+        "subscription.transition.done",
+        subscription_id=str(sub.id),
+        action=action.name,
+        from_status=from_status,
+        to_status=sub.status,
+    )
+    return await _out(session, sub.id)
+
+
+async def cancel(
+    session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, subscription_id: uuid.UUID, owner_id: uuid.UUID
+) -> SubscriptionOut:
+    return await _transition(
+        session,
+        litellm,
+        actor=actor,
+        subscription_id=subscription_id,
+        action=CANCEL,
+        reason=None,
+        owner_id=owner_id,
+        admin_decision=False,
+    )
+
+
+async def request_review(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    subscription_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    reason: str | None,
+) -> SubscriptionOut:
+    return await _transition(
+        session,
+        litellm,
+        actor=actor,
+        subscription_id=subscription_id,
+        action=REQUEST_REVIEW,
+        reason=reason,
+        owner_id=owner_id,
+        admin_decision=False,
+    )
+
+
+ADMIN_ACTIONS = {"approve": APPROVE, "deny": DENY, "revert": REVERT}
+
+
+async def decide(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    subscription_id: uuid.UUID,
+    action: str,
+    reason: str | None,
+) -> SubscriptionOut:
+    """An admin decision: approve, deny (reason required) or revert the last decision."""
+    return await _transition(
+        session,
+        litellm,
+        actor=actor,
+        subscription_id=subscription_id,
+        action=ADMIN_ACTIONS[action],
+        reason=reason,
+        owner_id=None,
+        admin_decision=action != "revert",
+    )
+
+
+async def decide_bulk(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    ids: Sequence[uuid.UUID],
+    action: str,
+    reason: str | None,
+) -> BulkOut:
+    """Apply one decision to many subscriptions; each succeeds or fails on its own."""
+    if ADMIN_ACTIONS[action].reason_required and not (reason and reason.strip()):
+        raise BadRequest(f"a reason is required to {action}", field="reason")
+    results: list[BulkItemOut] = []
+    for subscription_id in dict.fromkeys(ids):
+        try:
+            async with session.begin_nested():
+                out = await decide(
+                    session, litellm, actor=actor, subscription_id=subscription_id, action=action, reason=reason
+                )
+            results.append(BulkItemOut(id=subscription_id, ok=True, status=out.status))
+        except LiteMaaSError as exc:
+            results.append(BulkItemOut(id=subscription_id, ok=False, error=exc.code, detail=exc.message))
+    succeeded = sum(1 for r in results if r.ok)
+    return BulkOut(action=action, succeeded=succeeded, failed=len(results) - succeeded, results=results)
+
+
+# --------------------------------------------------------------------------- catalog cascades
+
+
+async def _cascade(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    model: CatalogModel,
+    action: Action,
+    reason: str,
+    mark_model_deleted: bool,
+) -> int:
+    users = await repository.users_for_model(session, model.id, action.sources)
+    await lock_users(session, users)
+    access = await KeyAccessChange.capture(session, model_ids=[model.id])
+    subs = await repository.for_model_for_update(session, model.id, action.sources)
+    for sub in subs:
+        from_status = sub.status
+        sub.status = action.target
+        await _record(
+            session,
+            actor=actor,
+            sub=sub,
+            action=action.name,
+            from_status=from_status,
+            reason=reason,
+            admin_decision=False,
+        )
+    if mark_model_deleted:
+        catalog.mark_deleted(model)
+    await session.flush()
+    await access.push(session, litellm)
+    log.info("subscription.cascade.done", action=action.name, model=model.name, subscriptions=len(subs))
+    return len(subs)
+
+
+async def suspend_for_restricted_model(
+    session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, model: CatalogModel
+) -> int:
+    """The model became restricted: active subscriptions go back to pending, keys lose the model."""
+    return await _cascade(
+        session,
+        litellm,
+        actor=actor,
+        model=model,
+        action=MODEL_RESTRICTED,
+        reason="model is now restricted: access awaits admin approval",
+        mark_model_deleted=False,
+    )
+
+
+async def end_for_deleted_model(
+    session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, model: CatalogModel, reason: str
+) -> int:
+    """The model is gone: mark it deleted, end its subscriptions, strip it from keys."""
+    return await _cascade(
+        session, litellm, actor=actor, model=model, action=MODEL_DELETED, reason=reason, mark_model_deleted=True
+    )

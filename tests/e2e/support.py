@@ -1,0 +1,255 @@
+"""Fixtures and helpers shared by the catalog, subscription, API key, reconcile and e2e suites.
+
+The app under test talks to the session's real LiteLLM proxy (``litellm_stack``) through the
+real admin client; nothing about LiteLLM is mocked. ``CuttableTransport`` sits between our
+client and the proxy so a test can make LiteLLM unreachable at an exact point of an
+operation (the proxy itself keeps running for the other tests).
+
+Conftests pull these in with ``from tests.e2e.support import *``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+import pytest_asyncio
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from litemaas.config import Settings
+from litemaas.litellm_admin import LiteLLMAdminClient, token_hash
+from litemaas.users.provisioning import LiteLLMUserProvisioner
+
+CHAT = "granite-3-2-8b-instruct"
+CHAT_2 = "granite-4-0-h-tiny"
+CHAT_3 = "llama-scout-17b"
+CODE = "codellama-7b-instruct"
+EMBED = "nomic-embed-text-v1-5"
+DOCLING = "granite-docling-258m"
+GUARD = "llama-guard-3-1b"  # restricted in the demo catalog
+
+__all__ = [
+    "CHAT",
+    "CHAT_2",
+    "CHAT_3",
+    "CODE",
+    "DOCLING",
+    "EMBED",
+    "GUARD",
+    "Api",
+    "CuttableTransport",
+    "api",
+    "app",
+    "db_dump",
+    "db_rows",
+    "litellm_admin",
+    "make_stack_app",
+    "new_model",
+    "sdk",
+    "stack_settings",
+    "token_hash",
+    "transport",
+]
+
+
+class CuttableTransport(httpx.AsyncBaseTransport):
+    """The real HTTP transport, until ``cut()``: then every request fails as if LiteLLM had stopped.
+
+    ``cut_after(path_fragment, times=1)`` lets that many matching requests through and cuts the
+    connection for everything after them (the request that trips it included); with
+    ``failures=n`` only n requests fail from there on (a blip, not an outage).
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport(retries=0)
+        self.down = False
+        self._after: tuple[str, int] | None = None
+        self._failures: int | None = None
+        self._lose: str | None = None
+        self.calls: list[str] = []
+
+    def cut(self) -> None:
+        self.down = True
+
+    def restore(self) -> None:
+        self.down = False
+        self._after = None
+        self._failures = None
+
+    def cut_after(self, path_fragment: str, times: int = 1, *, failures: int | None = None) -> None:
+        self._after = (path_fragment, times)
+        self._failures = failures
+
+    def lose_response_of(self, path_fragment: str) -> None:
+        """The next matching request reaches LiteLLM, but its answer is lost on the way back."""
+        self._lose = path_fragment
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if self.down:
+            if self._failures is not None:
+                self._failures -= 1
+                self.down = self._failures > 0
+            raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
+        self.calls.append(f"{request.method} {path}")
+        if self._after is not None and self._after[0] in path:
+            fragment, remaining = self._after
+            if remaining <= 0:
+                self._after = None
+                if self._failures is not None:
+                    self._failures -= 1
+                self.down = self._failures is None or self._failures > 0
+                raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
+            self._after = (fragment, remaining - 1)
+        response = await self._inner.handle_async_request(request)
+        if self._lose is not None and self._lose in path:
+            self._lose = None
+            await response.aread()
+            await response.aclose()
+            raise httpx.ReadError("connection lost before the answer arrived (test)", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest_asyncio.fixture
+async def transport() -> AsyncIterator[CuttableTransport]:
+    t = CuttableTransport()
+    yield t
+    await t.aclose()
+
+
+@pytest_asyncio.fixture
+async def litellm_admin(litellm_stack: Any, transport: CuttableTransport) -> AsyncIterator[LiteLLMAdminClient]:
+    client = LiteLLMAdminClient(
+        litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=1, retry_backoff=0.05
+    )
+    yield client
+    await client.aclose()
+
+
+def stack_settings(settings: Settings, litellm_stack: Any) -> Settings:
+    return settings.model_copy(
+        update={"proxy_url": litellm_stack.proxy_url, "master_key": SecretStr(litellm_stack.master_key)}
+    )
+
+
+MakeStackApp = Callable[..., Any]
+
+
+def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient) -> Any:
+    return make_app(
+        stack_settings(settings, litellm_stack),
+        litellm_admin=client,
+        user_provisioner=LiteLLMUserProvisioner(client),
+    )
+
+
+@pytest_asyncio.fixture
+async def app(
+    make_app: Any, settings: Settings, litellm_stack: Any, litellm_admin: LiteLLMAdminClient
+) -> AsyncIterator[FastAPI]:
+    """The backend wired to the real LiteLLM proxy, with the demo catalog synced."""
+    async with make_stack_app(make_app, settings, litellm_stack, litellm_admin) as started:
+        from backend_support import asgi_client, dev_login
+
+        async with asgi_client(started) as admin:
+            await dev_login(admin, f"sync-admin-{uuid.uuid4().hex[:8]}", "admin")
+            response = await admin.post("/api/v1/admin/models/sync")
+            assert response.status_code == 200, response.text
+        yield started
+
+
+def sdk(litellm_stack: Any, key: str) -> openai.AsyncOpenAI:
+    """The OpenAI SDK pointed at the proxy with a virtual key (no retries, so limits show)."""
+    return openai.AsyncOpenAI(base_url=f"{litellm_stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+async def chat(client: openai.AsyncOpenAI, model: str = CHAT, text: str = "hello") -> Any:
+    return await client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
+
+
+@dataclass
+class Api:
+    """Thin helpers over the REST API for one logged-in client."""
+
+    client: httpx.AsyncClient
+    responses: list[httpx.Response] = field(default_factory=list)
+
+    async def call(self, method: str, path: str, expect: int | None = None, **kwargs: Any) -> httpx.Response:
+        response = await self.client.request(method, "/api/v1" + path, **kwargs)
+        self.responses.append(response)
+        if expect is not None:
+            assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response
+
+    async def me(self) -> dict[str, Any]:
+        data: dict[str, Any] = (await self.call("GET", "/auth/me", 200)).json()
+        return data
+
+    async def subscribe(self, model: str, expect: int | None = 201) -> dict[str, Any]:
+        data: dict[str, Any] = (await self.call("POST", "/subscriptions", expect, json={"model": model})).json()
+        return data
+
+    async def create_key(self, models: list[str], expect: int | None = 201, **body: Any) -> dict[str, Any]:
+        body.setdefault("alias", f"key-{uuid.uuid4().hex[:8]}")
+        data: dict[str, Any] = (await self.call("POST", "/keys", expect, json={"models": models, **body})).json()
+        return data
+
+    async def decide(self, sub_id: str, action: str, reason: str | None = None, expect: int | None = 200) -> Any:
+        body = {"reason": reason} if reason else None
+        return (await self.call("POST", f"/admin/subscriptions/{sub_id}/{action}", expect, json=body)).json()
+
+
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)
+
+
+async def new_model(admin: Api, litellm_stack: Any, *, restricted: bool = False, prefix: str = "test-chat") -> str:
+    """A fresh chat model (stored in LiteLLM's database) so a test can restrict or delete it alone."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await admin.call(
+        "POST",
+        "/admin/models",
+        201,
+        json={
+            "name": name,
+            "litellm_params": {
+                "model": "hosted_vllm/ibm-granite/granite-3.2-8b-instruct",
+                "api_base": f"{litellm_stack.simulator_url}/v1",
+            },
+            "display_name": f"Test model {name}",
+            "capabilities": ["chat", "tokenize"],
+            "context_length": 8192,
+            "input_price_per_million": 0.2,
+            "output_price_per_million": 0.6,
+            "restricted": restricted,
+        },
+    )
+    return name
+
+
+Coro = Callable[..., Awaitable[Any]]
+
+
+def _sync_url(async_url: str) -> str:
+    return async_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def db_rows(async_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows straight from the LiteMaaS database (bypassing the API)."""
+    import psycopg
+
+    with psycopg.connect(_sync_url(async_url)) as conn:
+        return list(conn.execute(sql, params).fetchall())
+
+
+def db_dump(async_url: str, table: str) -> str:
+    """Every row of ``table`` as text, to search for secrets."""
+    return "\n".join(str(row) for row in db_rows(async_url, f"SELECT t::text FROM {table} t"))

@@ -1,0 +1,160 @@
+"""Reconcile finds and repairs every kind of drift between LiteMaaS and the real LiteLLM proxy."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+import openai
+import pytest
+
+from litemaas.litellm_admin import GenerateKeyRequest
+from tests.e2e.support import CHAT, CHAT_2, GUARD, api, chat, db_rows, sdk, token_hash
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str) -> dict[str, Any]:
+    """One user with one drift of each kind (plus a foreign key reconcile must leave alone)."""
+    user = api(await login())
+    me = await user.me()
+    uid = me["user_id"]
+    await user.subscribe(CHAT)
+    await user.subscribe(CHAT_2)
+    clean = await user.create_key([CHAT], alias="clean")
+    revoked_here = await user.create_key([CHAT], alias="revoked-here")
+    extra_model = await user.create_key([CHAT], alias="extra-model")
+    gone_there = await user.create_key([CHAT], alias="gone-there")
+    renamed = await user.create_key([CHAT, CHAT_2], alias="renamed", rpm_limit=10)
+
+    db_rows(
+        backend_database_url,
+        "UPDATE api_keys SET status = 'revoked', revoked_at = now() WHERE id = %s RETURNING id",
+        revoked_here["id"],
+    )
+    await litellm_admin.update_key(token_hash(extra_model["key"]), models=[CHAT, GUARD])
+    await litellm_admin.delete_key(token_hash(gone_there["key"]))
+    await litellm_admin.update_key(token_hash(renamed["key"]), key_alias="someone-else", rpm_limit=1000)
+    orphan_secret = "sk-" + secrets.token_urlsafe(32)
+    await litellm_admin.generate_key(
+        GenerateKeyRequest(
+            key=orphan_secret,
+            user_id=uid,
+            models=[CHAT],
+            metadata={"managed_by": "litemaas", "litemaas_key_id": str(uuid.uuid4()), "litemaas_user_id": uid},
+        )
+    )
+    foreign_secret = "sk-" + secrets.token_urlsafe(32)
+    await litellm_admin.generate_key(
+        GenerateKeyRequest(key=foreign_secret, user_id=uid, models=[CHAT], metadata={"team": "data-science"})
+    )
+    return {
+        "user": user,
+        "uid": uid,
+        "username": me["username"],
+        "clean": clean,
+        "revoked_here": revoked_here,
+        "extra_model": extra_model,
+        "gone_there": gone_there,
+        "renamed": renamed,
+        "orphan": orphan_secret,
+        "foreign": foreign_secret,
+    }
+
+
+def _mine(report: dict[str, Any], drift: dict[str, Any]) -> list[dict[str, Any]]:
+    ids = [drift[k]["id"] for k in ("clean", "revoked_here", "extra_model", "gone_there", "renamed")]
+    tails = [token_hash(drift["orphan"])[-8:], token_hash(drift["foreign"])[-8:]]
+    return [c for c in report["changes"] if any(i in c["target"] for i in ids + tails)]
+
+
+async def test_reconcile_reports_then_repairs_every_drift(
+    login: Any, litellm_stack: Any, litellm_admin: Any, backend_database_url: str
+) -> None:
+    drift = await _make_drift(login, litellm_admin, backend_database_url)
+    admin = api(await login(role="admin"))
+
+    dry = (await admin.call("POST", "/admin/reconcile", 200, params={"dry_run": "true"})).json()
+    assert dry["dry_run"] is True
+    found = {(c["kind"], c["applied"]) for c in _mine(dry, drift)}
+    assert found == {
+        ("key.delete_in_litellm", False),
+        ("key.mark_revoked", False),
+        ("key.update_in_litellm", False),
+    }
+    targets = " ".join(c["target"] + " " + c["detail"] for c in _mine(dry, drift))
+    for name in ("revoked_here", "extra_model", "gone_there", "renamed"):
+        assert drift[name]["id"] in targets, name
+    assert token_hash(drift["orphan"])[-8:] in targets
+    assert drift["clean"]["id"] not in targets and token_hash(drift["foreign"])[-8:] not in targets
+    # Nothing changed yet.
+    assert await litellm_admin.key_exists(token_hash(drift["revoked_here"]["key"]))
+    assert await litellm_admin.key_exists(token_hash(drift["orphan"]))
+
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    mine = _mine(report, drift)
+    assert mine and all(c["applied"] for c in mine)
+    assert report["errors"] == []
+
+    live = {k.token: k for k in await litellm_admin.list_user_keys(drift["uid"])}
+    assert set(live) == {token_hash(drift[k]["key"]) for k in ("clean", "extra_model", "renamed")} | {
+        token_hash(drift["foreign"])
+    }
+    assert live[token_hash(drift["extra_model"]["key"])].models == [CHAT]
+    renamed = live[token_hash(drift["renamed"]["key"])]
+    assert renamed.key_alias == f"{drift['username']}/renamed" and renamed.rpm_limit == 10
+    status = (await drift["user"].call("GET", f"/keys/{drift['gone_there']['id']}", 200)).json()
+    assert status["status"] == "revoked" and status["revoked_reason"] == "deleted in LiteLLM"
+    with pytest.raises(openai.APIStatusError):
+        await chat(sdk(litellm_stack, drift["extra_model"]["key"]), model=GUARD)
+    assert (await chat(sdk(litellm_stack, drift["foreign"]))).choices  # not ours: untouched
+
+    again = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert _mine(again, drift) == []
+
+    events = (await admin.call("GET", "/admin/audit", 200, params={"action": "reconcile.", "limit": 200})).json()
+    assert {e["action"] for e in events["items"]} >= {"reconcile.key.delete", "reconcile.key.update"}
+
+
+async def test_reconcile_needs_the_operations_permission(login: Any) -> None:
+    for role in ("user", "admin_readonly"):
+        who = api(await login(role=role))
+        await who.call("POST", "/admin/reconcile", 403)
+
+
+async def test_reconcile_with_litellm_down_changes_nothing(login: Any, transport: Any) -> None:
+    admin = api(await login(role="admin"))
+    transport.cut()
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    transport.restore()
+    assert report["errors"] and not any(c["applied"] for c in report["changes"])
+
+
+async def test_reconcile_keeps_blocked_state_in_step_with_the_owner(
+    login: Any, litellm_stack: Any, litellm_admin: Any
+) -> None:
+    user = api(await login())
+    await user.subscribe(CHAT)
+    key = await user.create_key([CHAT])
+    hashed = token_hash(key["key"])
+    admin = api(await login(role="admin"))
+
+    await litellm_admin.block_key(hashed)  # blocked behind our back while the owner is active
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    change = next(c for c in report["changes"] if key["id"] in c["target"])
+    assert "blocked → False" in change["detail"] and change["applied"]
+    assert (await chat(sdk(litellm_stack, key["key"]))).choices
+
+    # The owner is deactivated: keys are blocked, and reconcile keeps them blocked.
+    me = await user.me()
+    await admin.call("PUT", f"/admin/users/{me['user_id']}/active", 200, json={"is_active": False})
+    assert (await litellm_admin.key_info(hashed)).blocked is True
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert not [c for c in report["changes"] if key["id"] in c["target"]]
+    await litellm_admin.unblock_key(hashed)
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    change = next(c for c in report["changes"] if key["id"] in c["target"])
+    assert "blocked → True" in change["detail"]
+    with pytest.raises(openai.APIStatusError):
+        await chat(sdk(litellm_stack, key["key"]))
