@@ -1,0 +1,11 @@
+"""LiteMaaS extensions for the stock LiteLLM proxy, loaded through LiteLLM's own extension points.
+
+Self-contained on purpose: only the standard library, ``litellm`` and what the LiteLLM image
+ships (fastapi, httpx, pydantic) are imported, never ``litemaas``, so the stock container with
+this directory on ``PYTHONPATH`` runs them unchanged.
+
+- ``proxy_hooks.capability_hooks``: ``litellm_settings.callbacks`` entry; rejects calls whose
+  endpoint does not match the model's capabilities and mounts the capability routes.
+- ``routes``: ``/v1/tokenize``, ``/v1/detokenize`` and ``/docling/v1/*`` behind LiteLLM auth.
+- ``safety.LlamaGuardGuardrail``: ``guardrails`` entry screening chat with a Llama Guard model.
+"""

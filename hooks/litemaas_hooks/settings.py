@@ -1,0 +1,33 @@
+"""Hook settings from the environment (the same in a laptop run and the stock container)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+_MB: Final = 1024 * 1024
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+@dataclass(frozen=True, slots=True)
+class HookSettings:
+    """``LITEMAAS_HOOKS_*`` knobs; every value has a production-safe default."""
+
+    docling_max_upload_bytes: int
+    docling_timeout_s: float
+    tokenize_timeout_s: float
+    connect_timeout_s: float
+
+    @classmethod
+    def from_env(cls) -> HookSettings:
+        return cls(
+            docling_max_upload_bytes=int(_float("LITEMAAS_HOOKS_DOCLING_MAX_UPLOAD_MB", 50.0) * _MB),
+            docling_timeout_s=_float("LITEMAAS_HOOKS_DOCLING_TIMEOUT_S", 300.0),
+            tokenize_timeout_s=_float("LITEMAAS_HOOKS_TOKENIZE_TIMEOUT_S", 30.0),
+            connect_timeout_s=_float("LITEMAAS_HOOKS_CONNECT_TIMEOUT_S", 5.0),
+        )
