@@ -19,6 +19,7 @@ class HookSettings:
     """``LITEMAAS_HOOKS_*`` knobs; every value has a production-safe default."""
 
     docling_max_upload_bytes: int
+    max_request_bytes: int
     docling_timeout_s: float
     tokenize_timeout_s: float
     connect_timeout_s: float
@@ -27,6 +28,7 @@ class HookSettings:
     def from_env(cls) -> HookSettings:
         return cls(
             docling_max_upload_bytes=int(_float("LITEMAAS_HOOKS_DOCLING_MAX_UPLOAD_MB", 50.0) * _MB),
+            max_request_bytes=int(_float("LITEMAAS_HOOKS_MAX_REQUEST_MB", 20.0) * _MB),
             docling_timeout_s=_float("LITEMAAS_HOOKS_DOCLING_TIMEOUT_S", 300.0),
             tokenize_timeout_s=_float("LITEMAAS_HOOKS_TOKENIZE_TIMEOUT_S", 30.0),
             connect_timeout_s=_float("LITEMAAS_HOOKS_CONNECT_TIMEOUT_S", 5.0),

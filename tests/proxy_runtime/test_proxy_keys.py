@@ -215,14 +215,19 @@ def test_bad_requests_get_4xx_and_proxy_keeps_serving(
 
 def test_oversized_body_rejected_and_proxy_keeps_serving(litellm_stack: LiteLLMStack) -> None:
     key = litellm_stack.generate_key(models=[CHAT])["key"]
-    huge = "x" * (60 * 1024 * 1024)
+    marker = "oversized-" + str(time.time_ns())
+    huge = marker + "x" * (30 * 1024 * 1024)
     resp = httpx.post(
         f"{litellm_stack.proxy_url}/v1/chat/completions",
         json={"model": CHAT, "messages": [{"role": "user", "content": huge}]},
         headers={"Authorization": f"Bearer {key}"},
         timeout=120,
     )
-    assert 400 <= resp.status_code < 500, resp.status_code
+    assert resp.status_code == 413, resp.status_code
+    assert "limit" in resp.json()["error"]["message"]
+    # Refused before any upstream call: the model server never saw it.
+    seen = httpx.get(f"{litellm_stack.simulator_url}/_sim/requests", timeout=10).text
+    assert marker not in seen
     assert chat(sdk(litellm_stack, key)).choices
 
 
