@@ -192,6 +192,12 @@ def _start_backend(settings: Settings, env: dict[str, str], logs: Path, py: str)
     )
     if upgrade.returncode != 0:
         raise RuntimeError(f"litemaas db upgrade failed:\n{upgrade.stdout[-2000:]}\n{upgrade.stderr[-2000:]}")
+    # Mirror the proxy's models into the catalog so a newcomer can subscribe straight away.
+    sync = subprocess.run(
+        [py, "-m", "litemaas.cli", "models", "sync"], env=backend_env, capture_output=True, text=True, check=False
+    )
+    if sync.returncode != 0:
+        raise RuntimeError(f"litemaas models sync failed:\n{sync.stdout[-2000:]}\n{sync.stderr[-2000:]}")
     return _spawn(
         "backend",
         [py, "-m", "litemaas.cli", "serve", "--host", "127.0.0.1", "--port", str(settings.backend_port)],

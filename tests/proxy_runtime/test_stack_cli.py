@@ -81,12 +81,23 @@ def test_up_serves_the_demo_models_and_stops_cleanly(tmp_path: Path) -> None:
         assert master_key.startswith("sk-")
         assert oct((tmp_path / "state" / "master_key").stat().st_mode & 0o777) == "0o600"
         proxy = f"http://127.0.0.1:{ports['proxy']}"
-        key = httpx.post(f"{proxy}/key/generate", json={"models": [CHAT]},
-                         headers={"Authorization": f"Bearer {master_key}"}, timeout=30).json()["key"]
+        # A newcomer's path: development login, catalog, subscribe, key, OpenAI SDK.
+        with httpx.Client(base_url=f"http://127.0.0.1:{ports['backend']}", timeout=60) as portal:
+            assert portal.post("/auth/dev", data={"username": "newcomer", "role": "user"}).status_code in (200, 303)
+            portal.headers["X-CSRF-Token"] = portal.cookies["litemaas_csrf"]
+            assert CHAT in [m["name"] for m in portal.get("/api/v1/models").json()]
+            assert portal.post("/api/v1/subscriptions", json={"model": CHAT}).status_code == 201
+            created = portal.post("/api/v1/keys", json={"alias": "laptop", "models": [CHAT]})
+            assert created.status_code == 201, created.text
+            key = created.json()["key"]
+            assert key not in portal.get("/api/v1/keys").text
         client = openai.OpenAI(base_url=f"{proxy}/v1", api_key=key, max_retries=0)
         reply = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "hi"}])
         assert reply.choices[0].message.content
         assert master_key not in log_path.read_text(errors="replace")
+        assert key not in log_path.read_text(errors="replace")
+        for log_file in (tmp_path / "state" / "logs").glob("*.log"):
+            assert key not in log_file.read_text(errors="replace"), log_file
     finally:
         up.send_signal(signal.SIGINT)
         try:
