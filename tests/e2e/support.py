@@ -157,7 +157,7 @@ async def app(
 ) -> AsyncIterator[FastAPI]:
     """The backend wired to the real LiteLLM proxy, with the demo catalog synced."""
     async with make_stack_app(make_app, settings, litellm_stack, litellm_admin) as started:
-        from backend_support import asgi_client, dev_login
+        from tests.backend.backend_support import asgi_client, dev_login
 
         async with asgi_client(started) as admin:
             await dev_login(admin, f"sync-admin-{uuid.uuid4().hex[:8]}", "admin")
