@@ -71,9 +71,8 @@ app.add_typer(db_app, name="db")
 
 def _register_domain_commands() -> None:
     from litemaas.auth.tokens_cli import app as tokens_app
-    from litemaas.users.cli import app as users_app
-
     from litemaas.jobs.commands import reconcile_command, sync_models_command
+    from litemaas.users.cli import app as users_app
 
     app.add_typer(users_app, name="users")
     app.add_typer(tokens_app, name="tokens")

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import yaml
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tests.conftest import (  # noqa: E402
+from tests.conftest import (
     LOG_DIR,
     REPO,
     create_database,
@@ -103,8 +102,11 @@ async def run_load(
 
 
 def chat_sender(base_url: str, key: str) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
-    body = {"model": CHAT, "messages": [{"role": "user", "content": "benchmark prompt with a few words"}],
-            "max_tokens": 16}
+    body = {
+        "model": CHAT,
+        "messages": [{"role": "user", "content": "benchmark prompt with a few words"}],
+        "max_tokens": 16,
+    }
     headers = {"Authorization": f"Bearer {key}"}
 
     async def send(client: httpx.AsyncClient) -> httpx.Response:
@@ -138,7 +140,11 @@ def start_dbless_proxy(master_key: str, simulator_url: str) -> tuple[subprocess.
     log = open(LOG_DIR / f"dbless-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(litellm_bin), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=str(state), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        cwd=str(state),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/health/readiness", proc, timeout=240)
@@ -160,8 +166,11 @@ def cold_start(db_url: str, master_key: str, simulator_url: str) -> float:
     )
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litemaas.cli", "proxy"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "litemaas.cli", "proxy"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health/readiness", proc, timeout=300)
@@ -174,8 +183,9 @@ async def key_generate_rate(proxy_url: str, master_key: str, n: int, concurrency
     headers = {"Authorization": f"Bearer {master_key}"}
 
     async def send(client: httpx.AsyncClient) -> httpx.Response:
-        return await client.post(f"{proxy_url}/key/generate", json={"models": [CHAT], "rpm_limit": 100},
-                                 headers=headers)
+        return await client.post(
+            f"{proxy_url}/key/generate", json={"models": [CHAT], "rpm_limit": 100}, headers=headers
+        )
 
     return await run_load("/key/generate (offline engine)", concurrency, n, send, warmup=2)
 
@@ -194,8 +204,12 @@ def proxy_section(args: argparse.Namespace) -> None:
     ours = start_proxy(db_url=db_url, master_key=master_key, simulator_url=sim.url)
     dbless_proc, dbless_url = start_dbless_proxy(master_key, sim.url)
     try:
-        key = httpx.post(f"{ours.url}/key/generate", json={"models": [CHAT]},
-                         headers={"Authorization": f"Bearer {master_key}"}, timeout=30).json()["key"]
+        key = httpx.post(
+            f"{ours.url}/key/generate",
+            json={"models": [CHAT]},
+            headers={"Authorization": f"Bearer {master_key}"},
+            timeout=30,
+        ).json()["key"]
         rows: list[tuple[LoadResult, LoadResult]] = []
         import psutil
 
@@ -213,8 +227,10 @@ def proxy_section(args: argparse.Namespace) -> None:
             a = asyncio.run(run_load("ours (DB, virtual key)", c, n, chat_sender(ours.url, key)))
             proxy_cpu = cpu(proxy_ps) + sum(cpu(ch) for ch in proxy_ps.children(recursive=True) if ch not in engines)
             engine_cpu = sum(cpu(e) for e in engines) - engine_cpu0
-            cpu_note = (f"  cpu/request: LiteLLM {1000 * (proxy_cpu - proxy_cpu0) / n:.1f} ms, "
-                        f"offline engine {1000 * engine_cpu / n:.2f} ms")
+            cpu_note = (
+                f"  cpu/request: LiteLLM {1000 * (proxy_cpu - proxy_cpu0) / n:.1f} ms, "
+                f"offline engine {1000 * engine_cpu / n:.2f} ms"
+            )
             b = asyncio.run(run_load("LiteLLM, no DB (master)", c, n, chat_sender(dbless_url, master_key)))
             assert a.errors == 0 and b.errors == 0, (a.errors, b.errors)
             print(a.line(), flush=True)
@@ -223,8 +239,11 @@ def proxy_section(args: argparse.Namespace) -> None:
             rows.append((a, b))
         print("throughput ratio ours / no-DB:", flush=True)
         for a, b in rows:
-            print(f"  c={a.concurrency:<3} {a.rps / b.rps:5.2f}   p50 +{a.pct(50) - b.pct(50):6.1f} ms"
-                  f"   p99 +{a.pct(99) - b.pct(99):6.1f} ms", flush=True)
+            print(
+                f"  c={a.concurrency:<3} {a.rps / b.rps:5.2f}   p50 +{a.pct(50) - b.pct(50):6.1f} ms"
+                f"   p99 +{a.pct(99) - b.pct(99):6.1f} ms",
+                flush=True,
+            )
         kg = asyncio.run(key_generate_rate(ours.url, master_key, args.keys, 4))
         assert kg.errors == 0, kg.errors
         print(kg.line(), flush=True)
@@ -234,8 +253,11 @@ def proxy_section(args: argparse.Namespace) -> None:
 
         supervisor.stop(dbless_proc)
     secs = cold_start(db_url, master_key, sim.url)
-    print(f"cold start `litemaas proxy` -> first 200 on /health/readiness: {secs:.1f} s "
-          f"(LiteLLM import alone is most of it on this 2-core machine)", flush=True)
+    print(
+        f"cold start `litemaas proxy` -> first 200 on /health/readiness: {secs:.1f} s "
+        f"(LiteLLM import alone is most of it on this 2-core machine)",
+        flush=True,
+    )
     sim.proc.terminate()
     drop_database(db_name)
 

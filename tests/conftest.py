@@ -79,8 +79,18 @@ def start_simulator(*, latency_ms: float = 0.0, ttft_ms: float = 0.0) -> Simulat
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / f"simulator-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "litemaas.cli", "simulator", "--port", str(port),
-         "--latency-ms", str(latency_ms), "--ttft-ms", str(ttft_ms)],
+        [
+            sys.executable,
+            "-m",
+            "litemaas.cli",
+            "simulator",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+            "--ttft-ms",
+            str(ttft_ms),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -119,14 +129,14 @@ def start_proxy(
     from litemaas.proxy_runtime import supervisor
 
     port = free_port()
-    overrides: dict[str, Any] = dict(
-        master_key=master_key,
-        salt_key="sk-test-salt-" + secrets.token_hex(8),
-        litellm_database_url=db_url,
-        redis_url=redis_url,
-        simulator_url=simulator_url,
-        proxy_port=port,
-    )
+    overrides: dict[str, Any] = {
+        "master_key": master_key,
+        "salt_key": "sk-test-salt-" + secrets.token_hex(8),
+        "litellm_database_url": db_url,
+        "redis_url": redis_url,
+        "simulator_url": simulator_url,
+        "proxy_port": port,
+    }
     if config_dir is not None:
         overrides["litellm_config_dir"] = config_dir
     if hooks_dir is not None:
@@ -139,7 +149,7 @@ def start_proxy(
     proc = supervisor.start(launch, log_path=log_path)
     try:
         ready = supervisor.wait_ready(launch.url, proc, timeout=240)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any start failure: stop it and show the log
         supervisor.stop(proc)
         tail = log_path.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"LiteLLM proxy failed to start; log tail:\n{tail}") from None

@@ -88,9 +88,17 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=utf8", "-U", "postgres")
         self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}",
-            "-l", str(self.log_path), "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}",
+            "-l",
+            str(self.log_path),
+            "start",
         )
         deadline = time.monotonic() + 30
         while not self.is_running():

@@ -22,6 +22,7 @@ import httpx
 
 from litemaas.config import Settings, get_settings
 
+
 @dataclass
 class Child:
     name: str
@@ -54,7 +55,7 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], logs: Path) -> Child
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509 - set before any thread starts
     return Child(name=name, proc=proc, log_path=log_path)
 
 

@@ -8,7 +8,6 @@ the proxy uses, then every operation class prisma-client-py can send is exercise
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import importlib
 import os
@@ -114,7 +113,11 @@ def contract_client_module(tmp_path_factory: pytest.TempPathFactory, contract_db
     env = prisma_client.prisma_env("offline")
     proc = subprocess.run(
         [sys.executable, "-m", "prisma", "generate", "--schema", str(schema)],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     saved = {k: os.environ.get(k) for k in ("PRISMA_QUERY_ENGINE_BINARY", "CONTRACT_DATABASE_URL")}
@@ -223,7 +226,7 @@ async def test_upsert_inserts_then_updates(db: Any) -> None:
 
 async def test_datetime_filters_and_values(db: Any) -> None:
     acc = await make_account(db)
-    when = dt.datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=dt.UTC)
     post = await db.post.create(data={"title": "t", "author_id": acc.id, "published_at": when})
     assert post.published_at == when
     later = await db.post.find_many(where={"published_at": {"gt": when - dt.timedelta(seconds=1)}})
@@ -351,7 +354,9 @@ def test_engine_stops_cleanly_on_signal(sig: signal.Signals, contract_db: str) -
     env = {**os.environ, "PRISMA_DML_PATH": str(schema), "DATABASE_URL": contract_db}
     proc = subprocess.Popen(
         [str(prisma_client.BIN_DIR / "query-engine"), "-p", str(port), "--enable-metrics", "--enable-raw-queries"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -370,17 +375,26 @@ def test_engine_stops_cleanly_on_signal(sig: signal.Signals, contract_db: str) -
 
 
 def test_version_answers_expected_commit() -> None:
-    out = subprocess.run([str(prisma_client.BIN_DIR / "query-engine"), "--version"], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(prisma_client.BIN_DIR / "query-engine"), "--version"], capture_output=True, text=True, check=False
+    )
     assert out.stdout.strip() == f"query-engine {prisma_client.ENGINE_COMMIT}"
 
 
 def test_unreachable_database_fails_fast_with_message(tmp_path: Path) -> None:
     schema = Path(prisma_client.litellm_schema_path())
-    env = {**os.environ, "PRISMA_DML_PATH": str(schema),
-           "DATABASE_URL": "postgresql://postgres:secret-pw@127.0.0.1:1/nothing"}
+    env = {
+        **os.environ,
+        "PRISMA_DML_PATH": str(schema),
+        "DATABASE_URL": "postgresql://postgres:secret-pw@127.0.0.1:1/nothing",
+    }
     proc = subprocess.run(
         [str(prisma_client.BIN_DIR / "query-engine"), "-p", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode != 0
     assert "engine.start_failed" in proc.stderr

@@ -176,9 +176,7 @@ def test_spend_logs_match_key_spend(litellm_stack: LiteLLMStack) -> None:
     spend = None
     while time.monotonic() < deadline:
         with litellm_stack.db() as conn:
-            rows = conn.execute(
-                'SELECT spend FROM "LiteLLM_SpendLogs" WHERE api_key = %s', (token,)
-            ).fetchall()
+            rows = conn.execute('SELECT spend FROM "LiteLLM_SpendLogs" WHERE api_key = %s', (token,)).fetchall()
             spend_row = conn.execute(
                 'SELECT spend FROM "LiteLLM_VerificationToken" WHERE token = %s', (token,)
             ).fetchone()
@@ -196,7 +194,10 @@ def test_spend_logs_match_key_spend(litellm_stack: LiteLLMStack) -> None:
     ("body", "headers"),
     [
         (b"{not json", {"content-type": "application/json"}),
-        (b'{"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}', {"content-type": "application/json"}),
+        (
+            b'{"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}',
+            {"content-type": "application/json"},
+        ),
     ],
 )
 def test_bad_requests_get_4xx_and_proxy_keeps_serving(
@@ -235,8 +236,8 @@ def test_oversized_body_rejected_and_proxy_keeps_serving(litellm_stack: LiteLLMS
     "auth",
     [
         "Bearer ' OR '1'='1",
-        "Bearer sk-1'; DROP TABLE \"LiteLLM_VerificationToken\"; --",
-        "Bearer sk-\" OR 1=1 --",
+        'Bearer sk-1\'; DROP TABLE "LiteLLM_VerificationToken"; --',
+        'Bearer sk-" OR 1=1 --',
     ],
 )
 def test_injection_shaped_authorization_is_401(litellm_stack: LiteLLMStack, auth: str) -> None:

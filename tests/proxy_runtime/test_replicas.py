@@ -30,13 +30,13 @@ class Pair:
 def replica_pair(litellm_database: str, simulator: SimulatorProcess) -> Iterator[Pair]:
     master_key = "sk-test-master-" + secrets.token_hex(12)
     config_dir = os.environ.get("LITEMAAS_TEST_LITELLM_CONFIG_DIR")
-    kwargs = dict(
-        db_url=litellm_database,
-        master_key=master_key,
-        simulator_url=simulator.url,
-        redis_url=REDIS_URL,
-        config_dir=Path(config_dir) if config_dir else None,
-    )
+    kwargs = {
+        "db_url": litellm_database,
+        "master_key": master_key,
+        "simulator_url": simulator.url,
+        "redis_url": REDIS_URL,
+        "config_dir": Path(config_dir) if config_dir else None,
+    }
     a = start_proxy(**kwargs)  # type: ignore[arg-type]
     try:
         b = start_proxy(**kwargs)  # type: ignore[arg-type]

@@ -23,7 +23,12 @@ def run_proxy(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.Compl
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITEMAAS_")}
     env.update(LITEMAAS_STATE_DIR=str(tmp_path), **env_overrides)
     return subprocess.run(
-        [sys.executable, "-m", "litemaas.cli", "proxy"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "litemaas.cli", "proxy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -35,8 +40,10 @@ def test_proxy_refuses_missing_master_key(tmp_path: Path) -> None:
 
 def test_proxy_refuses_master_key_without_sk_prefix(tmp_path: Path) -> None:
     out = run_proxy(
-        {"LITEMAAS_MASTER_KEY": "not-a-litellm-key",
-         "LITEMAAS_LITELLM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
+        {
+            "LITEMAAS_MASTER_KEY": "not-a-litellm-key",
+            "LITEMAAS_LITELLM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres",
+        },
         tmp_path,
     )
     assert out.returncode == 2
@@ -46,8 +53,10 @@ def test_proxy_refuses_master_key_without_sk_prefix(tmp_path: Path) -> None:
 
 def test_proxy_refuses_unreachable_database_without_leaking_password(tmp_path: Path) -> None:
     out = run_proxy(
-        {"LITEMAAS_MASTER_KEY": "sk-test-1234",
-         "LITEMAAS_LITELLM_DATABASE_URL": "postgresql://postgres:hunter2-secret@127.0.0.1:1/litellm"},
+        {
+            "LITEMAAS_MASTER_KEY": "sk-test-1234",
+            "LITEMAAS_LITELLM_DATABASE_URL": "postgresql://postgres:hunter2-secret@127.0.0.1:1/litellm",
+        },
         tmp_path,
     )
     assert out.returncode == 2
@@ -67,8 +76,9 @@ def test_up_serves_the_demo_models_and_stops_cleanly(tmp_path: Path) -> None:
     )
     log_path = tmp_path / "up.log"
     with open(log_path, "wb") as log:
-        up = subprocess.Popen([sys.executable, "-m", "litemaas.cli", "up"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
+        up = subprocess.Popen(
+            [sys.executable, "-m", "litemaas.cli", "up"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 420
         while "Ctrl-C stops everything" not in log_path.read_text(errors="replace"):
