@@ -92,10 +92,7 @@ def demote(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], 
     typer.echo(run(work))
 
 
-@app.command("deactivate")
-def deactivate(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], reason: Reason = None) -> None:
-    """Stop a user from logging in and end their sessions and admin tokens."""
-
+def _set_active(user: str, *, active: bool, reason: str | None) -> None:
     from litemaas.kit.cli_runtime import run
     from litemaas.users import service
 
@@ -106,38 +103,26 @@ def deactivate(user: Annotated[str, typer.Argument(help="Username, e-mail or id"
                 ctx.session,
                 actor=_actor(ctx),
                 user=target,
-                active=False,
+                active=active,
                 cache=_cache(ctx),
                 reason=reason,
                 key_access=service.litellm_key_access(ctx.session, litellm),
             )
-        return f"{updated.username}: deactivated"
+        return f"{updated.username}: {'active' if active else 'deactivated'}"
 
     typer.echo(run(work))
+
+
+@app.command("deactivate")
+def deactivate(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], reason: Reason = None) -> None:
+    """Stop a user from logging in and end their sessions and admin tokens."""
+    _set_active(user, active=False, reason=reason)
 
 
 @app.command("activate")
 def activate(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], reason: Reason = None) -> None:
     """Let a deactivated user log in again."""
-
-    from litemaas.kit.cli_runtime import run
-    from litemaas.users import service
-
-    async def work(ctx: CliContext) -> str:
-        target = await service.find_user(ctx.session, user)
-        async with _litellm(ctx) as litellm:
-            updated = await service.set_active(
-                ctx.session,
-                actor=_actor(ctx),
-                user=target,
-                active=True,
-                cache=_cache(ctx),
-                reason=reason,
-                key_access=service.litellm_key_access(ctx.session, litellm),
-            )
-        return f"{updated.username}: active"
-
-    typer.echo(run(work))
+    _set_active(user, active=True, reason=reason)
 
 
 @app.command("list")
