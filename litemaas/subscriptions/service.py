@@ -99,17 +99,20 @@ async def _out(session: AsyncSession, subscription_id: uuid.UUID) -> Subscriptio
     return to_out(row)
 
 
-async def _record(
+async def _set_status(
     session: AsyncSession,
     *,
     actor: Actor,
     sub: Subscription,
     action: str,
-    from_status: str | None,
+    to_status: str,
     reason: str | None,
     admin_decision: bool,
+    created: bool = False,
 ) -> None:
-    """Apply bookkeeping for a status change already set on ``sub``: history row + audit event."""
+    """Move ``sub`` to ``to_status`` with its history row and audit event (``created``: no from-status)."""
+    from_status = None if created else sub.status
+    sub.status = to_status
     now = utcnow()
     sub.status_reason = reason
     sub.updated_at = now
@@ -201,24 +204,20 @@ async def subscribe(
     created = await repository.insert_if_absent(session, user_id=user_id, model_id=model.id, status=target)
     sub = await repository.get_by_user_model_for_update(session, user_id, model.id)
     assert sub is not None
-    if created:
-        from_status: str | None = None
-    elif sub.status in (ACTIVE, PENDING):
+    if not created and sub.status in (ACTIVE, PENDING):
         raise Conflict(f"already subscribed to {model.name} ({sub.status})", code="already_subscribed")
-    elif sub.status == DENIED:
+    if not created and sub.status == DENIED:
         raise Conflict(f"your access to {model.name} was denied; request a review instead", code="subscription_denied")
-    else:
-        from_status = sub.status
     access = await KeyAccessChange.capture(session, model_ids=[model.id], user_ids=[user_id])
-    sub.status = target
-    await _record(
+    await _set_status(
         session,
         actor=actor,
         sub=sub,
         action="subscribe",
-        from_status=from_status,
+        to_status=target,
         reason=reason,
         admin_decision=False,
+        created=created,
     )
     await access.push(session, litellm)
     log.info("subscription.subscribe.done", subscription_id=str(sub.id), status=target, model=model.name)
@@ -261,13 +260,12 @@ async def _transition(
             raise Conflict("only an admin approval or denial can be reverted", code="invalid_transition")
     access = await KeyAccessChange.capture(session, model_ids=[sub.model_id], user_ids=[user_id])
     from_status = sub.status
-    sub.status = action.target
-    await _record(
+    await _set_status(
         session,
         actor=actor,
         sub=sub,
         action=action.name,
-        from_status=from_status,
+        to_status=action.target,
         reason=reason,
         admin_decision=admin_decision,
     )
@@ -387,14 +385,12 @@ async def _cascade(
     access = await KeyAccessChange.capture(session, model_ids=[model.id])
     subs = await repository.for_model_for_update(session, model.id, action.sources)
     for sub in subs:
-        from_status = sub.status
-        sub.status = action.target
-        await _record(
+        await _set_status(
             session,
             actor=actor,
             sub=sub,
             action=action.name,
-            from_status=from_status,
+            to_status=action.target,
             reason=reason,
             admin_decision=False,
         )
