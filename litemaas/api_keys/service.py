@@ -580,7 +580,18 @@ async def revoke_key(
         await litellm.delete_key(key.token_hash)
     except LiteLLMError as exc:
         raise upstream_error(exc) from exc
-    await _mark_revoked(session, key, reason or "revoked")
+    await _mark_revoked(session, key, actor=actor, reason=reason or "revoked")
+    log.info("api_key.revoke.done", key_id=str(key.id))
+    return await _view(session, key)
+
+
+async def _mark_revoked(session: AsyncSession, key: ApiKey, *, actor: Actor, reason: str) -> None:
+    """Mark the key revoked here (LiteLLM already has no live key) and audit it."""
+    key.status = "revoked"
+    key.revoked_at = utcnow()
+    key.revoked_reason = reason
+    await repository.retire_token(session, key.token_hash)
+    await session.flush()
     await audit.record(
         session,
         actor=actor,
@@ -591,33 +602,13 @@ async def revoke_key(
         after={"status": "revoked", "alias": key.alias, "last4": key.last4},
         reason=reason,
     )
-    log.info("api_key.revoke.done", key_id=str(key.id))
-    return await _view(session, key)
-
-
-async def _mark_revoked(session: AsyncSession, key: ApiKey, reason: str) -> None:
-    key.status = "revoked"
-    key.revoked_at = utcnow()
-    key.revoked_reason = reason
-    await repository.retire_token(session, key.token_hash)
-    await session.flush()
 
 
 async def mark_revoked_by_system(session: AsyncSession, *, actor: Actor, key: ApiKey, reason: str) -> None:
     """Record that a key is gone from LiteLLM (cleanup, reconcile); the caller holds the user's key lock."""
     if key.status == "revoked":
         return
-    await _mark_revoked(session, key, reason)
-    await audit.record(
-        session,
-        actor=actor,
-        action="api_key.revoke",
-        target_type="api_key",
-        target_id=key.id,
-        before={"status": "active"},
-        after={"status": "revoked", "alias": key.alias, "last4": key.last4},
-        reason=reason,
-    )
+    await _mark_revoked(session, key, actor=actor, reason=reason)
 
 
 # --------------------------------------------------------------------------- admin extras
