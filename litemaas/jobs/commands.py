@@ -8,8 +8,6 @@ import sys
 
 import typer
 
-from litemaas.audit.service import SystemActor
-
 
 def _logs_to_stderr(level: str, json_output: bool) -> None:
     """Structured (redacted) logs on stderr, so stdout carries only the report."""
@@ -38,6 +36,7 @@ def _require_settings() -> tuple[str, str, str]:
 
 
 async def _reconcile(dry_run: bool, include_models: bool) -> int:
+    from litemaas.audit.service import SystemActor
     from litemaas.db import create_engine, create_sessionmaker
     from litemaas.jobs.reconcile import reconcile
     from litemaas.litellm_admin import LiteLLMAdminClient
@@ -72,6 +71,7 @@ def reconcile_command(
 
 
 async def _sync_models(dry_run: bool) -> int:
+    from litemaas.audit.service import SystemActor
     from litemaas.db import create_engine, create_sessionmaker
     from litemaas.litellm_admin import LiteLLMAdminClient
     from litemaas.models_catalog import lifecycle
