@@ -14,7 +14,7 @@ from typing import Any, Final
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
-from litemaas_hooks import catalog, routes
+from litemaas_hooks import catalog, redaction, routes
 from litemaas_hooks.settings import HookSettings
 
 # LiteLLM's own `max_request_size_mb` is an Enterprise feature in 1.106.12; without a bound a
@@ -79,3 +79,4 @@ def _reject_oversized(data: dict[str, Any]) -> None:
 
 capability_hooks: Final = CapabilityHooks()
 routes.install()
+redaction.install()
