@@ -33,7 +33,7 @@ def _all_rows(sync_url: str) -> str:
         assert len(tables) > 5
         chunks = []
         for (table,) in tables:
-            chunks.extend(str(row[0]) for row in conn.execute(f"SELECT t::text FROM {table} t"))  # noqa: S608
+            chunks.extend(str(row[0]) for row in conn.execute(f"SELECT t::text FROM {table} t"))
     return "\n".join(chunks)
 
 
@@ -54,7 +54,7 @@ async def test_no_secret_survives_a_story_anywhere(
     made_token = (await admin.call("POST", "/admin/tokens", 201, json={"name": "scan", "role": "admin"})).json()
     admin_token = made_token["token"]
     scripted_client = httpx.AsyncClient(
-        transport=admin.client._transport,  # noqa: SLF001 - the same ASGI app, another credential
+        transport=admin.client._transport,  # the same ASGI app, another credential
         base_url=str(admin.client.base_url),
         headers={"Authorization": f"Bearer {admin_token}"},
     )
@@ -80,9 +80,8 @@ async def test_no_secret_survives_a_story_anywhere(
         except openai.APIStatusError as exc:
             attendee_bodies.append(exc.response.text)
     assert len(attendee_bodies) >= 3, attendee_bodies
-    raw = httpx.post(
-        f"{litellm_stack.proxy_url}/key/generate", headers={"Authorization": f"Bearer {key}"}, json={}, timeout=30
-    )
+    async with httpx.AsyncClient(base_url=litellm_stack.proxy_url, timeout=30) as proxy:
+        raw = await proxy.post("/key/generate", headers={"Authorization": f"Bearer {key}"}, json={})
     attendee_bodies.append(raw.text)
     rotated = (await user.call("POST", f"/keys/{created['id']}/rotate", 200)).json()
     new_key = rotated["key"]
