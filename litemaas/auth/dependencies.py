@@ -97,6 +97,7 @@ async def _authenticate(request: Request, session: Session) -> Principal | None:
             scopes=frozenset(Permission(s) for s in token.scopes) if token.scopes is not None else None,
             token_id=token.id,
             token_name=token.name,
+            token_expires_at=token.expires_at,
             source_ip=client_ip(request),
             request_id=request_id,
         )
