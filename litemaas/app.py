@@ -67,8 +67,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cookie_name=settings.session_cookie_name,
         csrf_cookie_name=settings.csrf_cookie_name,
         secure=settings.cookie_secure,
-        redis=redis,
-        redis_prefix=settings.redis_key_prefix,
     )
     overrides: dict[str, Any] = app.state.overrides
     app.state.litellm_admin = overrides.get("litellm_admin", _UNSET)
