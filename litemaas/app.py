@@ -16,6 +16,7 @@ from litemaas.config import Settings, get_settings
 from litemaas.db import create_engine, create_sessionmaker
 from litemaas.errors import install_error_handlers
 from litemaas.kit.crypto import random_token
+from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
 from litemaas.kit.request_context import RequestContextMiddleware
 from litemaas.logging import configure_logging
@@ -67,8 +68,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cookie_name=settings.session_cookie_name,
         csrf_cookie_name=settings.csrf_cookie_name,
         secure=settings.cookie_secure,
-        redis=redis,
-        redis_prefix=settings.redis_key_prefix,
     )
     overrides: dict[str, Any] = app.state.overrides
     app.state.litellm_admin = overrides.get("litellm_admin", _UNSET)
@@ -130,6 +129,8 @@ def create_app(
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    # Before anything reads the client's address (audit, logs): forwarded headers from trusted proxies only.
+    app.add_middleware(TrustedProxyMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     # Outermost, so its latency covers the whole request as the client sees it.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(api_router)

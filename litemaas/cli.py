@@ -116,7 +116,9 @@ def serve(
         host=host or settings.backend_host,
         port=port or settings.backend_port,
         workers=workers or settings.backend_workers,
-        proxy_headers=True,
+        # The app reads forwarded headers itself, from LITEMAAS_TRUSTED_PROXIES only; uvicorn's own
+        # handling would believe any local peer (its default --forwarded-allow-ips is 127.0.0.1).
+        proxy_headers=False,
         log_config=None,
         access_log=False,
         server_header=False,

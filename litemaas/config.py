@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from litemaas.kit.forwarded import parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GROUP_ROLES: dict[str, Literal["admin", "admin_readonly", "user"]] = {
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8080", description="Externally visible base URL (OAuth redirect URIs)."
     )
+    # Reverse proxies (IPs or CIDR blocks) whose X-Forwarded-For / X-Forwarded-Proto are believed:
+    # in OpenShift, the router's addresses. Empty: no forwarded header is believed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = True
     # Signs our own session tokens (HS256). Required in production; random per process in dev.
@@ -95,6 +101,18 @@ class Settings(BaseSettings):
     # Admin API tokens: expiry when none is given, and the longest one may ask for.
     admin_token_default_days: int = Field(default=30, ge=1)
     admin_token_max_days: int = Field(default=365, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A comma-separated list in the environment, or a JSON list; each entry an IP or CIDR."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        if isinstance(value, list):
+            value = [str(entry).strip() for entry in value]
+            parse_networks(value)
+        return value
 
     @model_validator(mode="after")
     def _token_default_within_maximum(self) -> Settings:

@@ -97,6 +97,7 @@ async def _authenticate(request: Request, session: Session) -> Principal | None:
             scopes=frozenset(Permission(s) for s in token.scopes) if token.scopes is not None else None,
             token_id=token.id,
             token_name=token.name,
+            token_expires_at=token.expires_at,
             source_ip=client_ip(request),
             request_id=request_id,
         )
@@ -105,7 +106,7 @@ async def _authenticate(request: Request, session: Session) -> Principal | None:
     if not cookie:
         return None
     claims = sessions.decode(cookie)
-    if claims is None or await sessions.is_revoked(claims.session_id):
+    if claims is None or await sessions.is_revoked(session, claims.session_id):
         return None
     user = await users.get(session, claims.user_id)
     if user is None or not user.is_active:

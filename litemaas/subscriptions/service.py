@@ -4,6 +4,10 @@ Users never set a status: each change is a named action with its allowed source 
 Every transition writes a history row and an audit event, and keys follow: whenever a
 subscription stops (or starts) being active, the owner's keys in LiteLLM are updated so a
 key's models there always equal (models on the key) ∩ (the owner's active subscriptions).
+
+A denial is sticky: until an admin approves or reverts it, it stands whatever the user does.
+The user may cancel a denied subscription (or a review request), but subscribing again lands
+back in ``denied``; the only way back is request review → an admin's decision.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ MODEL_RESTRICTED = Action("model_restricted", frozenset({ACTIVE}), PENDING)
 MODEL_DELETED = Action("model_deleted", frozenset({ACTIVE, PENDING, DENIED}), CANCELLED)
 
 _ADMIN_DECISIONS = {"approve", "deny"}
+# The admin actions that settle whether a denial still stands.
+_DENIAL_SETTLERS = ("approve", "deny", "revert")
 
 
 def _actor_label(actor: Actor) -> str:
@@ -184,6 +190,12 @@ async def queue(
 # --------------------------------------------------------------------------- subscribe
 
 
+async def _standing_denial(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionHistory | None:
+    """The admin's denial still in force (no approval or revert since), if any."""
+    last = await repository.last_action(session, subscription_id, among=_DENIAL_SETTLERS)
+    return last if last is not None and last.action == DENY.name else None
+
+
 async def subscribe(
     session: AsyncSession,
     litellm: LiteLLMAdminClient,
@@ -196,7 +208,8 @@ async def subscribe(
     """Subscribe: active at once for an open model, pending for a restricted one.
 
     One row per (user, model): a cancelled subscription is reused; an active or pending one
-    is a 409; a denied one must go through request review.
+    is a 409; a denied one must go through request review, and a cancelled one whose denial
+    still stands goes back to denied.
     """
     model = await catalog.get_model(session, model_ref)
     target = PENDING if model.restricted else ACTIVE
@@ -208,6 +221,11 @@ async def subscribe(
         raise Conflict(f"already subscribed to {model.name} ({sub.status})", code="already_subscribed")
     if not created and sub.status == DENIED:
         raise Conflict(f"your access to {model.name} was denied; request a review instead", code="subscription_denied")
+    if not created:
+        denial = await _standing_denial(session, sub.id)
+        if denial is not None:
+            # Cancelling does not wipe a denial: back to denied, with the admin's reason.
+            target, reason = DENIED, denial.reason
     access = await KeyAccessChange.capture(session, model_ids=[model.id], user_ids=[user_id])
     await _set_status(
         session,

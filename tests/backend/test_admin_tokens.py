@@ -135,3 +135,61 @@ async def test_expiry_defaults_to_the_configured_days(make_app, settings):
         explicit = await _create(admin, role="admin_readonly", expires_in_days=10)
         expires_in = datetime.fromisoformat(explicit["expires_at"]) - datetime.fromisoformat(explicit["created_at"])
         assert abs(expires_in - timedelta(days=10)) < timedelta(minutes=1), expires_in
+
+
+async def test_a_token_cannot_mint_a_broader_or_longer_lived_token(app, admin_client):
+    """The escalation: a one-day token scoped to tokens:manage minted an unscoped one-year admin token."""
+    parent = await _create(admin_client, role="admin", scopes=["tokens:manage"], expires_in_days=1)
+    parent_expiry = datetime.fromisoformat(parent["expires_at"])
+    async with asgi_client(app, headers={"Authorization": f"Bearer {parent['token']}"}) as script:
+        r = await script.post("/api/v1/admin/tokens", json={"name": "esc", "role": "admin", "expires_in_days": 365})
+        assert r.status_code == 403, r.text
+        assert r.json()["error"] == "token_escalation"
+        assert "permissions it does not hold" in r.json()["detail"] and "admin:read" in r.json()["detail"]
+        # Same scopes, but outliving the parent.
+        r = await script.post(
+            "/api/v1/admin/tokens",
+            json={"name": "esc", "role": "admin", "scopes": ["tokens:manage"], "expires_in_days": 365},
+        )
+        assert r.status_code == 403 and r.json()["error"] == "token_escalation"
+        assert "outlives" in r.json()["detail"] and "at most 1" in r.json()["detail"]
+        # A scope the parent lacks, even a read-only one, on a lesser role.
+        r = await script.post(
+            "/api/v1/admin/tokens", json={"name": "esc", "role": "admin_readonly", "scopes": ["admin:read"]}
+        )
+        assert r.status_code == 403 and "admin:read" in r.json()["detail"]
+
+        # Narrower (here: equal) and no longer-lived still works; an omitted expiry is cut to the parent's.
+        child = await script.post(
+            "/api/v1/admin/tokens", json={"name": "child", "role": "admin", "scopes": ["tokens:manage"]}
+        )
+        assert child.status_code == 201, child.text
+        assert datetime.fromisoformat(child.json()["expires_at"]) <= parent_expiry
+        explicit = await script.post(
+            "/api/v1/admin/tokens",
+            json={"name": "child-1d", "role": "admin", "scopes": ["tokens:manage"], "expires_in_days": 1},
+        )
+        assert explicit.status_code == 201, explicit.text
+        assert datetime.fromisoformat(explicit.json()["expires_at"]) <= parent_expiry
+    async with asgi_client(app, headers={"Authorization": f"Bearer {child.json()['token']}"}) as grandchild:
+        assert (await grandchild.get("/api/v1/admin/users")).status_code == 403
+    # Nothing broader was stored on the way.
+    async with app.state.sessionmaker() as session:
+        minted = (await session.scalars(select(AdminToken).where(AdminToken.name == "esc"))).all()
+    assert minted == []
+
+
+async def test_a_token_revokes_only_tokens_within_its_own_permissions(app, admin_client):
+    manager = await _create(admin_client, role="admin", scopes=["tokens:manage"])
+    broad = await _create(admin_client, role="admin")
+    async with asgi_client(app, headers={"Authorization": f"Bearer {manager['token']}"}) as script:
+        r = await script.delete(f"/api/v1/admin/tokens/{broad['id']}")
+        assert r.status_code == 403 and r.json()["error"] == "token_escalation"
+        narrow = (
+            await script.post("/api/v1/admin/tokens", json={"name": "n", "role": "admin", "scopes": ["tokens:manage"]})
+        ).json()
+        assert (await script.delete(f"/api/v1/admin/tokens/{narrow['id']}")).status_code == 200
+    async with asgi_client(app, headers={"Authorization": f"Bearer {broad['token']}"}) as still_live:
+        assert (await still_live.get("/api/v1/auth/me")).status_code == 200
+    # An admin's browser session keeps full power over every token.
+    assert (await admin_client.delete(f"/api/v1/admin/tokens/{broad['id']}")).status_code == 200

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import psycopg
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from litemaas.audit.redaction import REDACTED
 from litemaas.audit.service import SystemActor, record
+from litemaas.config import Settings
 from tests.backend.backend_support import asgi_client, unique
 
 
@@ -97,3 +102,70 @@ async def test_no_session_or_token_secret_in_any_audit_row_or_log(app, admin_cli
     for secret in secrets:
         assert not any(secret in row for row in rows)
         assert secret not in logs
+
+
+# --- the audited source IP: forwarded headers only from trusted proxies ----------------
+
+
+def _login_source_ip(database_url: str, username: str) -> str:
+    with psycopg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1)) as conn:
+        row = conn.execute(
+            "SELECT source_ip FROM audit_events WHERE action = 'auth.login' AND actor_label = %s", (username,)
+        ).fetchone()
+    assert row is not None, f"no auth.login audit row for {username}"
+    return str(row[0])
+
+
+async def test_litemaas_serve_ignores_forwarded_for_when_no_proxy_is_trusted(backend_process, backend_database_url):
+    """`litemaas serve` behind nothing: a local client's X-Forwarded-For does not change the audited IP."""
+    username = unique("spoofer")
+    async with httpx.AsyncClient(base_url=backend_process.url, timeout=10) as c:
+        r = await c.post(
+            "/auth/dev",
+            data={"username": username, "role": "user"},
+            headers={"X-Forwarded-For": "1.2.3.4"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    assert _login_source_ip(backend_database_url, username) == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "audited"),
+    [
+        # Nothing trusted (the default): the TCP peer, whatever the header says.
+        ([], "1.2.3.4", "203.0.113.7"),
+        # The peer is the trusted proxy: the rightmost hop it appended is the client; what the
+        # client itself put in front of it (6.6.6.6) is not believed.
+        (["203.0.113.7"], "6.6.6.6, 1.2.3.4", "1.2.3.4"),
+        # A chain of trusted proxies (router, then an internal hop) is walked from the right.
+        (["203.0.113.0/24", "10.0.0.0/8"], "6.6.6.6, 1.2.3.4, 10.9.8.7", "1.2.3.4"),
+        # Another peer is trusted, not this one: ignored.
+        (["198.51.100.1"], "1.2.3.4", "203.0.113.7"),
+        # A hop that is no address stops the walk at the last address a trusted proxy vouched for.
+        (["203.0.113.7"], "1.2.3.4, not-an-ip", "203.0.113.7"),
+    ],
+)
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    make_app, settings, backend_database_url, trusted, forwarded_for, audited
+):
+    username = unique("behind-proxy")
+    async with make_app(settings.model_copy(update={"trusted_proxies": trusted})) as app, asgi_client(app) as c:
+        r = await c.post(
+            "/auth/dev",
+            data={"username": username, "role": "user"},
+            headers={"X-Forwarded-For": forwarded_for},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    assert _login_source_ip(backend_database_url, username) == audited
+
+
+def test_trusted_proxies_setting_takes_a_list_and_refuses_non_addresses(monkeypatch):
+    monkeypatch.setenv("LITEMAAS_TRUSTED_PROXIES", "10.128.0.0/14, 192.0.2.10")
+    assert Settings(_env_file=None).trusted_proxies == ["10.128.0.0/14", "192.0.2.10"]
+    monkeypatch.setenv("LITEMAAS_TRUSTED_PROXIES", "router.example")
+    with pytest.raises(ValidationError, match="'router.example' is not an IP address or CIDR block"):
+        Settings(_env_file=None)
+    monkeypatch.delenv("LITEMAAS_TRUSTED_PROXIES")
+    assert Settings(_env_file=None).trusted_proxies == []

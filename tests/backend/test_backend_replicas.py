@@ -39,7 +39,7 @@ async def test_login_started_on_one_replica_finishes_on_another(make_app, idp_se
             assert me.json()["role"] == "admin_readonly"
         session_cookie = b.cookies.get("litemaas_session")
         csrf = b.cookies.get("litemaas_csrf")
-        # Logging out on A ends the session on B at once (revocation shared through Redis).
+        # Logging out on A ends the session on B at once (revocation shared through the database).
         out = await b.post(replica_a + "/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
         assert out.status_code == 200
         b.cookies.set("litemaas_session", session_cookie)

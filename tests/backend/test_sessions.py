@@ -132,6 +132,21 @@ async def test_logout_form_needs_the_csrf_token(user_client):
     assert (await user_client.get("/api/v1/auth/me")).status_code == 401
 
 
+async def test_logout_without_redis_holds_on_other_replicas_and_after_a_restart(make_app, settings):
+    """Two processes sharing the secret and the database, no Redis: logging out on one ends it on all."""
+    no_redis = settings.model_copy(update={"redis_url": None})
+    async with make_app(no_redis) as replica_a, make_app(no_redis) as replica_b, asgi_client(replica_a) as a:
+        await dev_login(a, unique("leaving"), "user")
+        cookie = a.cookies.get("litemaas_session")
+        async with asgi_client(replica_b, cookies={"litemaas_session": cookie}) as b:
+            assert (await b.get("/api/v1/auth/me")).status_code == 200
+            assert (await a.post("/api/v1/auth/logout")).status_code == 200
+            assert (await b.get("/api/v1/auth/me")).status_code == 401
+    # A process started afterwards (a restart) refuses the logged-out cookie too.
+    async with make_app(no_redis) as restarted, asgi_client(restarted, cookies={"litemaas_session": cookie}) as c:
+        assert (await c.get("/api/v1/auth/me")).status_code == 401
+
+
 async def test_open_redirects_are_refused(client):
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil"):
         response = await client.post(

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.support import CHAT, CHAT_2, CHAT_3, GUARD, api, chat, new_model, sdk, token_hash
+from tests.e2e.support import CHAT, CHAT_2, CHAT_3, CODE, GUARD, api, chat, db_rows, new_model, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 
@@ -294,3 +294,139 @@ async def test_litellm_outage_mid_transition_leaves_nothing_reconcile_cannot_fix
     assert any(drifted[0]["id"] in c["target"] for c in fixed)
     for key in keys:
         assert sorted((await litellm_admin.key_info(token_hash(key["key"]))).models) == sorted([name, CHAT])
+
+
+# --------------------------------------------------------------------------- a denial is sticky
+#
+# From `denied`, every action a user or admin can take: only request review → an admin decision
+# (or the admin's own approve / revert) brings access back. Each step checks the row in the
+# database and the user's key at the real proxy.
+
+
+def _db_status(settings: Any, sid: str) -> str:
+    return str(db_rows(settings.database_url, "SELECT status FROM subscriptions WHERE id = %s", sid)[0][0])
+
+
+async def _denied_with_key(login: Any, admin: Any, model: str) -> tuple[Any, str, dict[str, Any]]:
+    """A user with an active subscription to ``model`` and CHAT_2 on one key; the admin then denies ``model``."""
+    user = api(await login())
+    sid = (await user.subscribe(model))["id"]
+    if (await user.call("GET", f"/subscriptions/{sid}", 200)).json()["status"] == "pending":
+        await admin.decide(sid, "approve")
+    await user.subscribe(CHAT_2)
+    key = await user.create_key([model, CHAT_2])
+    denied = await admin.decide(sid, "deny", "not for this team")
+    assert denied["status"] == "denied"
+    return user, sid, key
+
+
+async def _assert_no_access(litellm_stack: Any, litellm_admin: Any, key: dict[str, Any], model: str) -> None:
+    assert (await litellm_admin.key_info(token_hash(key["key"]))).granted_models == [CHAT_2]
+    with pytest.raises(openai.APIStatusError) as refused:
+        await chat(sdk(litellm_stack, key["key"]), model=model)
+    assert refused.value.status_code in (401, 403)
+
+
+async def _assert_access(litellm_stack: Any, litellm_admin: Any, key: dict[str, Any], model: str) -> None:
+    assert sorted((await litellm_admin.key_info(token_hash(key["key"]))).granted_models) == sorted([model, CHAT_2])
+    assert (await chat(sdk(litellm_stack, key["key"]), model=model)).choices
+
+
+async def test_cancel_and_subscribe_again_does_not_undo_a_denial(
+    login: Any, settings: Any, litellm_stack: Any, litellm_admin: Any
+) -> None:
+    """The finding: deny → the user cancels → subscribes again was active, with working keys."""
+    admin = api(await login(role="admin"))
+    user, sid, key = await _denied_with_key(login, admin, CHAT)  # an open model: subscribe means active
+    await _assert_no_access(litellm_stack, litellm_admin, key, CHAT)
+
+    await user.subscribe(CHAT, expect=409)  # subscribing over a denial
+    assert _db_status(settings, sid) == "denied"
+    assert (await user.call("POST", f"/subscriptions/{sid}/cancel", 200)).json()["status"] == "cancelled"
+    again = await user.subscribe(CHAT)
+    assert again["id"] == sid and again["status"] == "denied"
+    assert again["status_reason"] == "not for this team"
+    assert _db_status(settings, sid) == "denied"
+    await _assert_no_access(litellm_stack, litellm_admin, key, CHAT)
+    blocked = await user.subscribe(CHAT, expect=409)
+    assert blocked["error"] == "subscription_denied"
+    history = (await user.call("GET", f"/subscriptions/{sid}/history", 200)).json()
+    assert [(h["action"], h["to_status"]) for h in history][-3:] == [
+        ("deny", "denied"),
+        ("cancel", "cancelled"),
+        ("subscribe", "denied"),
+    ]
+
+
+async def test_withdrawn_review_keeps_the_denial_and_review_then_approval_restores(
+    login: Any, settings: Any, litellm_stack: Any, litellm_admin: Any
+) -> None:
+    admin = api(await login(role="admin"))
+    user, sid, key = await _denied_with_key(login, admin, CHAT_3)
+
+    review = (await user.call("POST", f"/subscriptions/{sid}/request-review", 200, json={"reason": "pls"})).json()
+    assert review["status"] == "pending"
+    await user.call("POST", f"/subscriptions/{sid}/request-review", 409)  # already pending
+    await _assert_no_access(litellm_stack, litellm_admin, key, CHAT_3)
+    # Withdrawing the request (cancel) and subscribing again lands back on the denial.
+    await user.call("POST", f"/subscriptions/{sid}/cancel", 200)
+    assert (await user.subscribe(CHAT_3))["status"] == "denied"
+    assert _db_status(settings, sid) == "denied"
+    await _assert_no_access(litellm_stack, litellm_admin, key, CHAT_3)
+
+    # The way back: request review, then an admin's approval.
+    await user.call("POST", f"/subscriptions/{sid}/request-review", 200)
+    await _assert_no_access(litellm_stack, litellm_admin, key, CHAT_3)
+    assert (await admin.decide(sid, "approve"))["status"] == "active"
+    assert _db_status(settings, sid) == "active"
+    await _assert_access(litellm_stack, litellm_admin, key, CHAT_3)
+
+
+async def test_admin_actions_from_denied(login: Any, settings: Any, litellm_stack: Any, litellm_admin: Any) -> None:
+    admin = api(await login(role="admin"))
+    _user, sid, key = await _denied_with_key(login, admin, CODE)
+
+    denied_again = await admin.decide(sid, "deny", "still no", expect=409)
+    assert denied_again["error"] == "invalid_transition"
+    # Revert takes the denial back to an undecided request: still no access.
+    assert (await admin.decide(sid, "revert", "denied the wrong person"))["status"] == "pending"
+    assert _db_status(settings, sid) == "pending"
+    await _assert_no_access(litellm_stack, litellm_admin, key, CODE)
+    # Denied again, then approved straight from denied: the admin's decision restores access.
+    await admin.decide(sid, "deny", "on second thought, no")
+    await _assert_no_access(litellm_stack, litellm_admin, key, CODE)
+    assert (await admin.decide(sid, "approve"))["status"] == "active"
+    assert _db_status(settings, sid) == "active"
+    await _assert_access(litellm_stack, litellm_admin, key, CODE)
+
+
+async def test_model_restriction_changes_and_deletion_do_not_lift_a_denial(
+    login: Any, settings: Any, litellm_stack: Any, litellm_admin: Any
+) -> None:
+    admin = api(await login(role="admin"))
+    name = await new_model(admin, litellm_stack, restricted=True)
+    user, sid, key = await _denied_with_key(login, admin, name)
+
+    # Un-restricting the model (subscribe would now mean active) leaves the denial in place.
+    await admin.call("PATCH", f"/admin/models/{name}", 200, json={"restricted": False})
+    assert _db_status(settings, sid) == "denied"
+    await user.call("POST", f"/subscriptions/{sid}/cancel", 200)
+    assert (await user.subscribe(name))["status"] == "denied"
+    await _assert_no_access(litellm_stack, litellm_admin, key, name)
+    # Restricting it again changes nothing either.
+    await admin.call("PATCH", f"/admin/models/{name}", 200, json={"restricted": True})
+    assert _db_status(settings, sid) == "denied"
+
+    # Deleting the model ends the subscription; re-creating it (open this time) reuses the
+    # subscription row, and the denial is still there.
+    await admin.call("DELETE", f"/admin/models/{name}", 200, params={"reason": "retired"})
+    assert _db_status(settings, sid) == "cancelled"
+    params = {
+        "model": "hosted_vllm/ibm-granite/granite-3.2-8b-instruct",
+        "api_base": f"{litellm_stack.simulator_url}/v1",
+    }
+    recreated = {"name": name, "litellm_params": params, "capabilities": ["chat"], "restricted": False}
+    await admin.call("POST", "/admin/models", 201, json=recreated)
+    assert (await user.subscribe(name))["status"] == "denied"
+    assert _db_status(settings, sid) == "denied"
+    await _assert_no_access(litellm_stack, litellm_admin, key, name)
