@@ -6,6 +6,8 @@ this directory on ``PYTHONPATH`` runs them unchanged.
 
 - ``proxy_hooks.capability_hooks``: ``litellm_settings.callbacks`` entry; rejects calls whose
   endpoint does not match the model's capabilities and mounts the capability routes.
-- ``routes``: ``/v1/tokenize``, ``/v1/detokenize`` and ``/docling/v1/*`` behind LiteLLM auth.
+- ``routes``: ``/v1/tokenize``, ``/v1/detokenize`` and ``/docling/v1/*`` behind LiteLLM auth;
+  ``docling`` (paths, URL fields, page counts), ``url_policy`` (public http(s) URLs only) and
+  ``docling_tasks`` (async task owner, charge once) serve the docling route.
 - ``safety.LlamaGuardGuardrail``: ``guardrails`` entry screening chat with a Llama Guard model.
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
@@ -29,11 +29,14 @@ from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
 from litellm.proxy.common_utils.http_parsing_utils import read_request_body
 from starlette.datastructures import UploadFile
 
-from litemaas_hooks import catalog, usage
+from litemaas_hooks import catalog, docling, docling_tasks, usage
 from litemaas_hooks.settings import HookSettings
+from litemaas_hooks.url_policy import SourcePolicy, UrlRefused
 
 log: Final = logging.getLogger("litemaas_hooks.routes")
 SETTINGS: Final = HookSettings.from_env()
+SOURCE_POLICY: Final = SourcePolicy.from_entries(SETTINGS.docling_allowed_sources, SETTINGS.connect_timeout_s)
+TASKS: Final = docling_tasks.TaskStore(SETTINGS.docling_task_ttl_s)
 
 TOKENIZE_PATHS: Final = ("/v1/tokenize", "/v1/detokenize")
 DOCLING_PREFIX: Final = "/docling/v1"
@@ -41,8 +44,6 @@ DOCLING_PREFIX: Final = "/docling/v1"
 _PROXY_FIELDS: Final = frozenset({"metadata", "litellm_metadata", "guardrails", "tags", "user", "timeout"})
 _SAFE_SEGMENT: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-.]*$")
 _ENCODED_SEPARATORS: Final = (b"%2f", b"%5c", b"%2e", b"%25")
-
-_FORM_ITEMS: Final = "litemaas_form_items"  # where the docling route keeps the full multipart form
 
 _client: httpx.AsyncClient | None = None
 
@@ -112,16 +113,19 @@ def _check_subpath(request: Request, subpath: str) -> str:
     return "/".join(segments)
 
 
-def _timeout(body: Mapping[str, Any], default: float) -> float:
+def _timeout(body: Mapping[str, Any], limit: float) -> float:
+    """The caller may shorten the route's server-side timeout, never lengthen it (shared pool)."""
     value = body.get("timeout")
     if value is None:
-        return default
+        return limit
     try:
+        if isinstance(value, bool):
+            raise TypeError
         seconds = float(value)
     except (TypeError, ValueError):
         raise _bad_request("'timeout' must be a number of seconds.", 400, "timeout") from None
-    if not 0 < seconds <= 3600:
-        raise _bad_request("'timeout' must be between 0 and 3600 seconds.", 400, "timeout")
+    if not 0 < seconds <= limit:
+        raise _bad_request(f"'timeout' must be more than 0 and at most {limit:g} seconds.", 400, "timeout")
     return seconds
 
 
@@ -131,6 +135,14 @@ Forward = Callable[[catalog.Deployment, Mapping[str, Any]], httpx.Request]
 Measure = Callable[[catalog.Deployment, Mapping[str, Any], Any], usage.Usage]
 
 
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """Route-specific steps around the upstream call (docling: URL policy, task owner, pages)."""
+
+    before_upstream: Callable[[str], Awaitable[None]]  # gets the public model name
+    respond: Callable[[catalog.Deployment, httpx.Response], Awaitable[tuple[bytes, usage.Usage]]]
+
+
 async def _relay(
     request: Request,
     user_api_key_dict: UserAPIKeyAuth,
@@ -138,6 +150,7 @@ async def _relay(
     build: Forward,
     measure: Measure,
     body: Mapping[str, Any] | None = None,
+    steps: _Steps | None = None,
 ) -> Response:
     from litellm.proxy import proxy_server
     from litellm.proxy.common_request_processing import ProxyBaseLLMRequestProcessing
@@ -174,6 +187,8 @@ async def _relay(
             version=getattr(proxy_server, "version", None),
             llm_router=proxy_server.llm_router,
         )
+        if steps is not None:
+            await steps.before_upstream(model)
         try:
             deployment = await catalog.pick_deployment(str(data.get("model") or model), data)
         except catalog.CatalogError as exc:
@@ -181,9 +196,14 @@ async def _relay(
         usage.attach_deployment(logging_obj, data, deployment, route.endpoint, _loggable(body))
 
         upstream_request = build(deployment, body)
-        upstream_request.extensions["timeout"] = httpx.Timeout(timeout, connect=SETTINGS.connect_timeout_s).as_dict()
+        # Waiting for a free pooled connection is bounded like connecting: a busy pool fails fast.
+        upstream_request.extensions["timeout"] = httpx.Timeout(
+            timeout, connect=SETTINGS.connect_timeout_s, pool=SETTINGS.connect_timeout_s
+        ).as_dict()
         try:
             upstream = await _http().send(upstream_request)
+        except httpx.PoolTimeout:
+            raise _bad_request("The model server connection pool is busy; try again shortly.", 503) from None
         except httpx.TimeoutException:
             raise _bad_request(f"The model server did not answer within {timeout:g} s.", 504) from None
         except httpx.TransportError as exc:
@@ -192,17 +212,22 @@ async def _relay(
             raise _bad_request(
                 f"The model server answered {upstream.status_code}: {upstream.text[:2000]}", upstream.status_code
             )
-        payload = _json_or_none(upstream)
-        consumed = measure(deployment, body, payload)
+        if steps is None:
+            content, consumed = upstream.content, measure(deployment, body, _json_or_none(upstream))
+        else:
+            content, consumed = await steps.respond(deployment, upstream)
         usage.record_success(logging_obj, deployment, consumed, started, datetime.now(), data.get("litellm_call_id"))
+        headers = {
+            "x-litellm-model-id": deployment.model_id or "",
+            "x-litellm-response-cost": f"{consumed.cost:.10g}",
+        }
+        if "content-disposition" in upstream.headers:
+            headers["content-disposition"] = upstream.headers["content-disposition"]
         return Response(
-            content=upstream.content,
+            content=content,
             status_code=upstream.status_code,
             media_type=upstream.headers.get("content-type", "application/json"),
-            headers={
-                "x-litellm-model-id": deployment.model_id or "",
-                "x-litellm-response-cost": f"{consumed.cost:.10g}",
-            },
+            headers=headers,
         )
     except Exception as exc:  # noqa: BLE001 - every failure goes through LiteLLM's failure hooks
         raise await processor.handle_llm_api_exception(
@@ -239,7 +264,7 @@ def _loggable(body: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: {"filename": value.filename, "size": value.size} if isinstance(value, UploadFile) else value
         for key, value in body.items()
-        if key not in ("metadata", "litellm_metadata", _FORM_ITEMS)
+        if key not in ("metadata", "litellm_metadata")
     }
 
 
@@ -281,31 +306,32 @@ def _measure_detokenize(deployment: catalog.Deployment, body: Mapping[str, Any],
 # -- docling -------------------------------------------------------------------------------------
 
 
-def _docling_request(subpath: str, method: str, query: Mapping[str, str], is_multipart: bool) -> Forward:
+def _docling_request(
+    subpath: str,
+    method: str,
+    query: Mapping[str, str],
+    forwarded: Mapping[str, Any] | None,
+    fields: list[tuple[str, Any]] | None,
+) -> Forward:
     def build(deployment: catalog.Deployment, body: Mapping[str, Any]) -> httpx.Request:
         url = f"{deployment.server_root}/v1/{subpath}"
         params = {k: v for k, v in query.items() if k != "model"}
         headers = _auth_headers(deployment)
         if method == "GET":
             return _http().build_request("GET", url, params=params, headers=headers)
-        if not is_multipart:
-            return _http().build_request(
-                "POST", url, params=params, json=_forward_json(body, _PROXY_FIELDS | {"model"}), headers=headers
-            )
-        return _multipart_request(url, params, headers, body)
+        if fields is not None:
+            return _multipart_request(url, params, headers, fields)
+        return _http().build_request("POST", url, params=params, json=forwarded or {}, headers=headers)
 
     return build
 
 
 def _multipart_request(
-    url: str, params: Mapping[str, str], headers: dict[str, str], body: Mapping[str, Any]
+    url: str, params: Mapping[str, str], headers: dict[str, str], items: list[tuple[str, Any]]
 ) -> httpx.Request:
-    items: list[tuple[str, Any]] = body.get(_FORM_ITEMS) or []
     fields: list[tuple[str, str]] = []
     files: list[tuple[str, tuple[str, Any, str]]] = []
     for name, value in items:
-        if name in _PROXY_FIELDS or name == "model":
-            continue
         if isinstance(value, UploadFile):
             value.file.seek(0)
             files.append(
@@ -329,21 +355,68 @@ def _grouped(fields: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     return grouped
 
 
-def _pages(payload: Any) -> int:
-    if not isinstance(payload, Mapping):
-        return 0
-    document = payload.get("document")
-    if isinstance(document, Mapping):
-        content = document.get("json_content")
-        if isinstance(content, Mapping) and isinstance(content.get("pages"), Mapping):
-            return len(content["pages"])
-    declared = payload.get("num_pages")
-    return declared if isinstance(declared, int) and declared > 0 else 0
+def _not_measured(deployment: catalog.Deployment, body: Mapping[str, Any], payload: Any) -> usage.Usage:
+    return usage.Usage()  # docling calls are measured by _DoclingCall.respond
 
 
-def _measure_docling(deployment: catalog.Deployment, body: Mapping[str, Any], payload: Any) -> usage.Usage:
-    pages = _pages(payload)
-    return usage.Usage(pages=pages, cost=usage.conversion_cost(deployment, pages))
+@dataclass(slots=True)
+class _DoclingCall:
+    """One docling-serve call: what it may fetch, whose task it touches, what it is charged."""
+
+    endpoint: docling.Endpoint
+    owner: str  # LiteLLM token hash of the calling key
+    forwarded: dict[str, Any] | None  # JSON body as forwarded
+    fields: list[tuple[str, Any]] | None  # multipart items as forwarded
+    strip_json: bool  # the proxy added the json export to count pages
+    model: str = ""
+    task: docling_tasks.TaskRecord | None = None
+
+    def steps(self) -> _Steps:
+        return _Steps(before_upstream=self.before_upstream, respond=self.respond)
+
+    async def before_upstream(self, model: str) -> None:
+        self.model = model
+        try:
+            if self.endpoint.kind == "convert":
+                if self.fields is not None:
+                    await docling.check_form(self.fields, SOURCE_POLICY)
+                else:
+                    await docling.check_json(self.forwarded or {}, SOURCE_POLICY)
+                return
+            task = await TASKS.lookup(self.endpoint.task_id)
+        except docling.DoclingError as exc:
+            raise _bad_request(exc.message, exc.status, exc.field) from None
+        except UrlRefused as exc:
+            raise _bad_request(str(exc), 400, exc.field) from None
+        except docling_tasks.TaskStoreUnavailable:
+            raise _bad_request("The task store is unavailable; try again shortly.", 503) from None
+        # Another key's task answers exactly like an unknown one, so task ids cannot be probed.
+        if task is None or not task.owner or task.owner != self.owner or task.model != model:
+            raise _bad_request("Task not found.", 404, "task_id")
+        self.task = task
+
+    async def respond(self, deployment: catalog.Deployment, upstream: httpx.Response) -> tuple[bytes, usage.Usage]:
+        try:
+            return await self._respond(deployment, upstream)
+        except docling_tasks.TaskStoreUnavailable:
+            raise _bad_request("The task store is unavailable; try again shortly.", 503) from None
+
+    async def _respond(self, deployment: catalog.Deployment, upstream: httpx.Response) -> tuple[bytes, usage.Usage]:
+        kind = self.endpoint.kind
+        if kind == "status":
+            return upstream.content, usage.Usage()
+        if kind == "convert" and self.endpoint.is_async:
+            payload = _json_or_none(upstream)
+            task_id = payload.get("task_id") if isinstance(payload, Mapping) else None
+            if not isinstance(task_id, str) or not task_id:
+                raise _bad_request("The model server answered without a task id.", 502)
+            await TASKS.bind(task_id, docling_tasks.TaskRecord(self.owner, self.model, self.strip_json))
+            return upstream.content, usage.Usage()  # charged when the result is fetched
+        strip = self.strip_json if self.task is None else self.task.strip_json
+        answer = docling.read_answer(upstream.headers.get("content-type", ""), upstream.content, strip)
+        if kind == "result" and not await TASKS.claim_charge(self.endpoint.task_id):
+            return answer.content, usage.Usage()  # this result was charged on an earlier fetch
+        return answer.content, usage.Usage(pages=answer.pages, cost=usage.conversion_cost(deployment, answer.pages))
 
 
 # -- routes --------------------------------------------------------------------------------------
@@ -369,18 +442,31 @@ async def detokenize(request: Request, user_api_key_dict: Authenticated) -> Resp
 @router.api_route(
     DOCLING_PREFIX + "/{subpath:path}", methods=["GET", "POST"], dependencies=[Depends(limit_upload_size)]
 )
-async def docling(subpath: str, request: Request, user_api_key_dict: Authenticated) -> Response:
-    """docling-serve's ``/v1/*`` API for ``document_conversion`` models (JSON or multipart)."""
+async def docling_route(subpath: str, request: Request, user_api_key_dict: Authenticated) -> Response:
+    """docling-serve's conversion and task API for ``document_conversion`` models (JSON or multipart)."""
     safe = _check_subpath(request, subpath)
-    is_multipart = "multipart/form-data" in request.headers.get("content-type", "")
+    try:
+        endpoint = docling.endpoint(safe, request.method)
+    except docling.DoclingError as exc:
+        raise _bad_request(exc.message, exc.status, exc.field) from None
     body = dict(await read_request_body(request))
-    if is_multipart:
+    forwarded: dict[str, Any] | None = None
+    fields: list[tuple[str, Any]] | None = None
+    if "multipart/form-data" in request.headers.get("content-type", ""):
         # LiteLLM's parsed body keeps one value per field; the form keeps every file and option.
         form = await request.form()
-        body[_FORM_ITEMS] = list(form.multi_items())
+        fields = [(name, value) for name, value in form.multi_items() if name not in _PROXY_FIELDS | {"model"}]
+    elif request.method == "POST":
+        forwarded = _forward_json(body, _PROXY_FIELDS | {"model"})
+    strip_json = False
+    if endpoint.kind == "convert" and fields is not None:
+        strip_json = docling.with_json_export_form(fields)
+    elif endpoint.kind == "convert" and forwarded is not None:
+        strip_json = docling.with_json_export(forwarded)
+    call = _DoclingCall(endpoint, user_api_key_dict.token or "", forwarded, fields, strip_json)
     route = _Route(f"{DOCLING_PREFIX}/{safe}", catalog.DOCUMENT_CONVERSION, SETTINGS.docling_timeout_s)
-    build = _docling_request(safe, request.method, dict(request.query_params), is_multipart)
-    return await _relay(request, user_api_key_dict, route, build, _measure_docling, body)
+    build = _docling_request(safe, request.method, dict(request.query_params), forwarded, fields)
+    return await _relay(request, user_api_key_dict, route, build, _not_measured, body, call.steps())
 
 
 def install(app: FastAPI | None = None) -> bool:

@@ -1,12 +1,32 @@
-"""docling-serve style conversion, deterministic and offline (URLs are never fetched)."""
+"""docling-serve style conversion, deterministic and offline (URLs are never fetched).
+
+Answers have docling-serve 1.x's shapes (routes in docling-serve's ``docling_serve/app.py`` and
+``response_preparation.py``; wire models in docling's ``docling/datamodel/service/responses.py``):
+
+- one document, ``inbody`` target: ``ConvertDocumentResponse`` = ``document`` (an
+  ``ExportDocumentResponse``: ``filename``, ``md_content``, ``json_content``, ``html_content``,
+  ``text_content``, ``doctags_content``, each null unless asked for in ``to_formats``),
+  ``status``, ``errors``, ``processing_time``, ``timings``. There is no page count field: pages
+  exist only inside ``json_content`` (a ``DoclingDocument`` whose ``pages`` maps page numbers
+  to page items);
+- several documents or a ``zip`` target: an ``application/zip`` archive with one
+  ``<stem>.<ext>`` file per document and format (``.md``, ``.json``, ``.html``, ``.txt``,
+  ``.doctags``), as docling-jobkit's ``convert/export.py`` writes them;
+- async endpoints: ``TaskStatusResponse`` (``task_id``, ``task_type``, ``task_status``,
+  ``task_position``, ``task_meta``, ``error_message``); ``/v1/result/{id}`` then gives one of the
+  answers above.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import io
+import json
 import math
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -92,6 +112,30 @@ def convert(
     if "doctags" in formats:
         result["doctags_content"] = "<doctag>" + "".join(f"<text>{t}</text><page_break>" for t in texts) + "</doctag>"
     return result, pages
+
+
+_ZIP_SUFFIXES: Final = {
+    "md_content": ".md",
+    "json_content": ".json",
+    "html_content": ".html",
+    "text_content": ".txt",
+    "doctags_content": ".doctags",
+}
+
+
+def zip_archive(documents: Sequence[Mapping[str, object]]) -> bytes:
+    """docling-serve's zip answer: ``<stem>.<ext>`` per converted document and requested format."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for document in documents:
+            stem = PurePosixPath(str(document["filename"])).stem or "document"
+            for key, suffix in _ZIP_SUFFIXES.items():
+                value = document.get(key)
+                if value is None:
+                    continue
+                text = value if isinstance(value, str) else json.dumps(value)
+                archive.writestr(stem + suffix, text)
+    return out.getvalue()
 
 
 def _mimetype(document: SourceDocument) -> str:

@@ -121,6 +121,24 @@ def _json(value: object, status: int = 200) -> Response:
     return Response(_dumps(value), status_code=status, media_type="application/json")
 
 
+@dataclass(frozen=True, slots=True)
+class _ZipResult:
+    content: bytes
+
+
+_TaskResult = dict[str, object] | _ZipResult
+
+
+def _task_answer(result: _TaskResult) -> Response:
+    if isinstance(result, _ZipResult):
+        return Response(
+            result.content,
+            media_type="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="converted_docs.zip"'},
+        )
+    return _json(result)
+
+
 def _error(message: str, status: int) -> Response:
     kind = "BadRequestError" if status < 500 else "InternalServerError"
     return _json(
@@ -185,7 +203,7 @@ class Simulator:
     def __init__(self, settings: SimulatorSettings) -> None:
         self.settings = settings
         self.requests: deque[dict[str, object]] = deque(maxlen=max(settings.history, 1))
-        self.tasks: OrderedDict[str, dict[str, object]] = OrderedDict()
+        self.tasks: OrderedDict[str, _TaskResult] = OrderedDict()
 
     # -- introspection -------------------------------------------------------------------
     def remember(self, request: Request, body: object = None, form: object = None) -> None:
@@ -512,11 +530,15 @@ class Simulator:
             if not isinstance(options, dict):
                 raise _BadRequest("'options' must be an object", 422)
             documents = docling.sources_from_json(body)
+            target = body.get("target") or {}
+            if not isinstance(target, dict) or target.get("kind", "inbody") not in ("inbody", "zip"):
+                raise docling.ConversionError("the simulator supports only the inbody and zip targets")
         except _BadRequest as exc:
             return _error(str(exc), exc.status)
         except docling.ConversionError as exc:
             return _json({"detail": str(exc)}, 422)
-        return await self._convert(documents, options, request.url.path.endswith("/async"))
+        zipped = target.get("kind") == "zip"
+        return await self._convert(documents, options, request.url.path.endswith("/async"), zipped)
 
     async def convert_file(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "")
@@ -565,45 +587,41 @@ class Simulator:
         self.remember(request, form={"fields": fields, "files": files})
         if not documents:
             return _json({"detail": "no files uploaded in field 'files'"}, 422)
-        return await self._convert(documents, options, request.url.path.endswith("/async"))
+        zipped = fields.get("target_type") == "zip"
+        return await self._convert(documents, options, request.url.path.endswith("/async"), zipped)
 
     async def _convert(
         self,
         documents: Sequence[docling.SourceDocument],
         options: Mapping[str, object],
         is_async: bool,
+        zipped: bool,
     ) -> Response:
         started = time.perf_counter()
         try:
             to_formats = docling.to_formats_from(options)
             page_break = options.get("md_page_break_placeholder")
             converted = [
-                docling.convert(doc, to_formats, page_break if isinstance(page_break, str) else None)
+                docling.convert(doc, to_formats, page_break if isinstance(page_break, str) else None)[0]
                 for doc in documents
             ]
         except docling.ConversionError as exc:
             return _json({"detail": str(exc)}, 422)
         await self._delay()
-        document, pages = converted[0]
-        if len(converted) > 1:
-            # docling-serve answers several sources with a zip; one merged document keeps the
-            # simulator's answer JSON while still accounting for every page.
-            document = dict(document)
-            md_parts = [doc.get("md_content") for doc, _ in converted]
-            if all(isinstance(part, str) for part in md_parts):
-                document["md_content"] = "\n\n".join(str(part) for part in md_parts)
-            pages = sum(p for _, p in converted)
-        result = {
-            "document": document,
-            "status": "success",
-            "errors": [],
-            "processing_time": time.perf_counter() - started,
-            "timings": {},
-            "num_pages": pages,
-        }
+        result: _TaskResult
+        if len(converted) > 1 or zipped:
+            result = _ZipResult(docling.zip_archive(converted))
+        else:
+            result = {
+                "document": converted[0],
+                "status": "success",
+                "errors": [],
+                "processing_time": time.perf_counter() - started,
+                "timings": {},
+            }
         if not is_async:
-            return _json(result)
-        task_id = uuid.uuid4().hex
+            return _task_answer(result)
+        task_id = str(uuid.uuid4())
         self.tasks[task_id] = result
         while len(self.tasks) > 100:
             self.tasks.popitem(last=False)
@@ -617,6 +635,7 @@ class Simulator:
             "task_status": "success",
             "task_position": None,
             "task_meta": None,
+            "error_message": None,
         }
 
     async def task_poll(self, request: Request) -> Response:
@@ -634,7 +653,7 @@ class Simulator:
                 {"detail": "Task result not found. Please wait for a completion status."},
                 404,
             )
-        return _json(result)
+        return _task_answer(result)
 
 
 def create_app(settings: SimulatorSettings | None = None) -> Starlette:

@@ -2,9 +2,9 @@
 
 Everything runs against the session's real LiteLLM proxy (``litellm_stack``) with
 ``litellm_config/`` and ``hooks/`` as shipped. Behaviour that needs other settings (fail-open,
-an unreachable safety model, response screening, a 1 MB upload limit, per-model enablement)
-runs against one more real proxy on the same LiteLLM database, started from a variant of the
-shipped config.
+an unreachable safety model, response screening, a 1 MB upload limit, per-model enablement, an
+allowlisted internal document server) runs against one more real proxy on the same LiteLLM
+database, started from a variant of the shipped config.
 """
 
 from __future__ import annotations
@@ -180,7 +180,11 @@ def variant(litellm_stack: LiteLLMStack, tmp_path_factory: pytest.TempPathFactor
         master_key=litellm_stack.master_key,
         simulator_url=litellm_stack.simulator_url,
         config_dir=config_dir,
-        extra_env={"LITEMAAS_HOOKS_DOCLING_MAX_UPLOAD_MB": "1"},
+        extra_env={
+            "LITEMAAS_HOOKS_DOCLING_MAX_UPLOAD_MB": "1",
+            # The operator's allowlist: an internal document server on loopback.
+            "LITEMAAS_HOOKS_DOCLING_ALLOWED_SOURCES": "127.0.0.1",
+        },
     )
     try:
         yield Proxy(url=process.url, stack=litellm_stack)

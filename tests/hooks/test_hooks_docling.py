@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,8 +60,10 @@ def test_convert_file_multipart_forwards_every_file_and_option(
     )
 
     assert resp.status_code == 200, resp.text
-    assert resp.json()["status"] == "success"
-    assert resp.json()["document"]["filename"] == f"{name}-a.pdf"
+    # Several documents come back as docling-serve's zip, one file per document and format.
+    assert resp.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(resp.content)) as archive:
+        assert sorted(archive.namelist()) == [f"{name}-{n}.{ext}" for n in "ab" for ext in ("json", "md")]
     forwarded = [e for e in sim_requests(proxy.stack, "/v1/convert/file") if name in json.dumps(e["form"])]
     assert len(forwarded) == 1
     form = forwarded[0]["form"]
@@ -84,11 +88,12 @@ def test_async_conversion_then_poll_and_result_with_model_in_query(
 
     assert poll.status_code == 200 and poll.json()["task_status"] == "success"
     assert result.status_code == 200 and "async body" in result.json()["document"]["md_content"]
+    assert result.json()["document"]["json_content"] is None  # the proxy's own json export is removed
     polled = [e for e in sim_requests(proxy.stack, f"/v1/status/poll/{task_id}")]
     assert polled and polled[0]["query"] == ""  # model consumed by the proxy
 
 
-def test_unknown_task_is_relayed_as_404(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+def test_unknown_task_is_404(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
     key = new_key([DOCLING])["key"]
     resp = proxy.get("/docling/v1/result/does-not-exist", key, params={"model": DOCLING})
     assert resp.status_code == 404, resp.text
@@ -232,3 +237,72 @@ def test_oversized_chunked_upload_without_length_is_413(variant: Proxy, new_key:
 
     assert resp.status_code == 413, resp.text
     assert sim_requests_with(variant.stack, name) == []
+
+
+@pytest.mark.parametrize("timeout", [301, 3600, "3600", 0, "nan", "inf", True, [10]])
+def test_timeout_above_the_server_limit_or_not_a_number_is_400(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]], timeout: Any
+) -> None:
+    key = new_key([DOCLING])["key"]
+    name = marker()
+    body = {"model": DOCLING, "timeout": timeout, "sources": [_source(name, b"x")]}
+
+    resp = proxy.post("/docling/v1/convert/source", key, json=body)
+
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["param"] == "timeout"
+    assert sim_requests_with(proxy.stack, name) == []
+
+
+def test_timeout_within_the_limit_is_used(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([DOCLING])["key"]
+    resp = proxy.post(
+        "/docling/v1/convert/source", key, json={"model": DOCLING, "timeout": 300, "sources": [_source("t.txt", b"x")]}
+    )
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/docling/v1/clear/results"),
+        ("GET", "/docling/v1/clear/converters"),
+        ("GET", "/docling/v1/memory/stats"),
+        ("POST", "/docling/v1/callback/task/progress"),
+        ("POST", "/docling/v1/convert/source/batch"),
+        ("GET", "/docling/v1/convert/source"),
+        ("POST", "/docling/v1/status/poll/abc"),
+    ],
+)
+def test_management_and_unknown_docling_paths_are_not_relayed(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]], method: str, path: str
+) -> None:
+    key = new_key([DOCLING])["key"]
+    if method == "GET":
+        resp = proxy.get(path, key, params={"model": DOCLING})
+    else:
+        resp = proxy.post(path, key, json={"model": DOCLING, "sources": [_source("p.txt", b"x")]})
+    assert resp.status_code == 404, resp.text
+    assert "is not available" in resp.json()["error"]["message"]
+    upstream = path.removeprefix("/docling")
+    assert [e for e in sim_requests(proxy.stack, upstream) if (e["method"], e["path"]) == (method, upstream)] == []
+
+
+def test_async_task_answers_only_the_key_that_started_it(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    owner = new_key([DOCLING])["key"]
+    other = new_key([DOCLING])["key"]
+    task = proxy.post(
+        "/docling/v1/convert/source/async", owner, json={"model": DOCLING, "sources": [_source("own.txt", b"mine")]}
+    )
+    assert task.status_code == 200, task.text
+    task_id = task.json()["task_id"]
+
+    other_poll = proxy.get(f"/docling/v1/status/poll/{task_id}", other, params={"model": DOCLING})
+    other_result = proxy.get(f"/docling/v1/result/{task_id}", other, params={"model": DOCLING})
+
+    assert other_poll.status_code == 404 and other_result.status_code == 404
+    assert other_poll.json()["error"]["message"] == other_result.json()["error"]["message"] == "Task not found."
+    assert sim_requests(proxy.stack, f"/v1/status/poll/{task_id}") == []
+    assert sim_requests(proxy.stack, f"/v1/result/{task_id}") == []
+    own_result = proxy.get(f"/docling/v1/result/{task_id}", owner, params={"model": DOCLING})
+    assert own_result.status_code == 200 and "mine" in own_result.json()["document"]["md_content"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import io
 import time
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import LiteLLMStack
-from tests.hooks.conftest import CHAT, DOCLING, Proxy, key_spend, marker, spend_rows
+from tests.hooks.conftest import CHAT, DOCLING, Proxy, key_spend, marker, sim_requests_with, spend_rows
 
 CHAT_INPUT_PRICE = 0.0000002  # litellm_config/config.yaml, granite-3-2-8b-instruct
 DOCLING_PAGE_PRICE = 0.001  # litellm_config/config.yaml, granite-docling-258m
@@ -134,3 +136,77 @@ def test_key_budget_applies(proxy: Proxy, litellm_stack: LiteLLMStack, new_key: 
     assert refused is not None
     assert 400 <= refused.status_code < 500
     assert "budget" in refused.text.lower()
+
+
+def test_markdown_only_conversion_is_charged_per_page(
+    proxy: Proxy, litellm_stack: LiteLLMStack, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    # docling-serve's answer has no page count unless the json export is asked for: the proxy
+    # asks for it, counts json_content.pages and hands back exactly the formats the caller wanted.
+    generated = new_key([DOCLING])
+    name = marker()
+    source = {"kind": "file", "base64_string": base64.b64encode(_pdf(4)).decode(), "filename": f"{name}.pdf"}
+
+    resp = proxy.post("/docling/v1/convert/source", generated["key"], json={"model": DOCLING, "sources": [source]})
+    upload = proxy.post(
+        "/docling/v1/convert/file",
+        generated["key"],
+        data={"model": DOCLING},
+        files=[("files", (f"{name}-up.pdf", _pdf(2), "application/pdf"))],
+    )
+
+    assert resp.status_code == 200 and upload.status_code == 200
+    for answer in (resp.json(), upload.json()):
+        assert answer["document"]["md_content"]
+        assert answer["document"]["json_content"] is None
+    forwarded = sim_requests_with(litellm_stack, name)
+    assert [e["json"]["options"]["to_formats"] for e in forwarded if e["json"]] == [["md", "json"]]
+    assert [e["form"]["fields"]["to_formats"] for e in forwarded if e["form"]] == [["md", "json"]]
+    rows = spend_rows(litellm_stack, generated["token"], expected=2)
+    assert sorted(row["spend"] for row in rows) == pytest.approx([2 * DOCLING_PAGE_PRICE, 4 * DOCLING_PAGE_PRICE])
+
+
+def test_several_sources_come_back_zipped_and_every_page_is_charged(
+    proxy: Proxy, litellm_stack: LiteLLMStack, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    generated = new_key([DOCLING])
+    sources = [
+        {"kind": "file", "base64_string": base64.b64encode(_pdf(pages)).decode(), "filename": f"d{pages}.pdf"}
+        for pages in (2, 3)
+    ]
+
+    resp = proxy.post("/docling/v1/convert/source", generated["key"], json={"model": DOCLING, "sources": sources})
+
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(resp.content)) as archive:
+        assert sorted(archive.namelist()) == ["d2.md", "d3.md"]  # the proxy's json exports removed
+    rows = spend_rows(litellm_stack, generated["token"], expected=1)
+    assert [row["spend"] for row in rows] == pytest.approx([5 * DOCLING_PAGE_PRICE])
+
+
+def test_async_result_is_charged_once_however_often_it_is_fetched(
+    proxy: Proxy, litellm_stack: LiteLLMStack, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    generated = new_key([DOCLING])
+    source = {"kind": "file", "base64_string": base64.b64encode(_pdf(3)).decode(), "filename": "three.pdf"}
+    task = proxy.post(
+        "/docling/v1/convert/source/async", generated["key"], json={"model": DOCLING, "sources": [source]}
+    )
+    assert task.status_code == 200, task.text
+    path = f"/docling/v1/result/{task.json()['task_id']}"
+
+    first = proxy.get(path, generated["key"], params={"model": DOCLING})
+    second = proxy.get(path, generated["key"], params={"model": DOCLING})
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert first.json()["document"] == second.json()["document"]
+    assert first.headers["x-litellm-response-cost"] == f"{3 * DOCLING_PAGE_PRICE:.10g}"
+    assert second.headers["x-litellm-response-cost"] == "0"
+    rows = spend_rows(litellm_stack, generated["token"], expected=3)  # submit, result, result again
+    assert len(rows) == 3
+    assert sorted(row["spend"] for row in rows) == pytest.approx([0.0, 0.0, 3 * DOCLING_PAGE_PRICE])
+    deadline = time.monotonic() + 30
+    while key_spend(litellm_stack, generated["token"]) <= 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert key_spend(litellm_stack, generated["token"]) == pytest.approx(3 * DOCLING_PAGE_PRICE)
