@@ -89,6 +89,16 @@ def capabilities(model: str) -> frozenset[str] | None:
     return result
 
 
+def deployment_capabilities(model_id: str) -> frozenset[str] | None:
+    """Capabilities of one deployment (by LiteLLM's model id); None if the router has no such id."""
+    router = _router()
+    deployment = router.get_model_info(id=model_id) if router is not None else None
+    if not isinstance(deployment, Mapping):
+        return None
+    info = deployment.get("model_info") or {}
+    return _capabilities_from_info(info if isinstance(info, Mapping) else {})
+
+
 def require(model: str, capability: str, endpoint: str) -> frozenset[str]:
     """Raise ``CatalogError`` unless ``model`` exists here and has ``capability``."""
     found = capabilities(model)

@@ -1,82 +1,116 @@
 """The ``litellm_settings.callbacks`` entry point: capability validation + capability routes.
 
-``capability_hooks`` rejects, with a 400 before any upstream call, requests whose endpoint
-does not match the model's capabilities (chat on an embeddings or docling model, embeddings on
-a chat model). Importing this module also mounts the tokenize/docling routes, because LiteLLM
-resolves callback paths during config load, inside the app's startup, and offers no other
-configuration hook that can add routes.
+``capability_hooks`` refuses, with a 400 before any upstream call, every call this proxy does
+not serve (deny by default, see ``endpoints``) and every call whose endpoint does not match the
+model's capabilities (chat on an embeddings or docling model, embeddings on a chat model,
+rerank/images/audio/... on anything). It checks twice:
+
+- ``async_pre_call_hook``: on every route that runs LiteLLM's request pipeline;
+- ``async_pre_call_deployment_hook``: on every LiteLLM model call, right before it leaves for
+  the chosen deployment. This also covers routes that skip the pipeline, e.g. LiteLLM's
+  provider pass-through (``/vllm/{path}`` with a router model) which would otherwise reach any
+  path of a model server without capability check or guardrail.
+
+Importing this module also mounts the tokenize/docling routes and the request-body bound,
+because LiteLLM resolves callback paths during config load, inside the app's startup, and
+offers no other configuration hook that can add routes or middleware.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import ProxyException
 
-from litemaas_hooks import catalog, redaction, routes
-from litemaas_hooks.settings import HookSettings
-
-# LiteLLM's own `max_request_size_mb` is an Enterprise feature in 1.106.12; without a bound a
-# client could push any body through to the model servers.
-_MAX_REQUEST_BYTES: Final = HookSettings.from_env().max_request_bytes
-
-# call_type (as LiteLLM names it in async_pre_call_hook) -> (capabilities that may serve it, endpoint)
-_CHAT: Final = (frozenset({catalog.CHAT, catalog.SAFETY}), "/v1/chat/completions")
-_REQUIRED: Final[dict[str, tuple[frozenset[str], str]]] = {
-    "completion": _CHAT,
-    "acompletion": _CHAT,
-    "text_completion": (_CHAT[0], "/v1/completions"),
-    "atext_completion": (_CHAT[0], "/v1/completions"),
-    "responses": (_CHAT[0], "/v1/responses"),
-    "aresponses": (_CHAT[0], "/v1/responses"),
-    "anthropic_messages": (_CHAT[0], "/v1/messages"),
-    "aanthropic_messages": (_CHAT[0], "/v1/messages"),
-    "embedding": (frozenset({catalog.EMBEDDINGS}), "/v1/embeddings"),
-    "embeddings": (frozenset({catalog.EMBEDDINGS}), "/v1/embeddings"),
-    "aembedding": (frozenset({catalog.EMBEDDINGS}), "/v1/embeddings"),
-}
+from litemaas_hooks import body_limit, catalog, endpoints, redaction, routes
 
 
 class CapabilityHooks(CustomLogger):
-    """Pre-call hook: the endpoint must match one of the model's capabilities."""
+    """Pre-call and pre-deployment hooks: only served endpoints, only on models that serve them."""
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        _reject_oversized(data)
-        required = _REQUIRED.get(str(call_type))
+        endpoint = endpoints.resolve(call_type, data)
         model = data.get("model")
-        if required is None or not isinstance(model, str):
-            return None
+        if endpoint is None:
+            raise ProxyException(
+                message=_not_served(endpoints.describe(call_type, data), model),
+                type="invalid_request_error",
+                param="model",
+                code=400,
+            )
+        if not isinstance(model, str):
+            return None  # LiteLLM itself refuses these endpoints without a model
         found = catalog.capabilities(model)
-        allowed, endpoint = required
-        if found is None or found & allowed:
+        if found is None or found & endpoint.serves:
             return None
         raise ProxyException(
-            message=catalog.rejection(model, endpoint, found), type="invalid_request_error", param="model", code=400
-        )
-
-
-def _reject_oversized(data: dict[str, Any]) -> None:
-    request = data.get("proxy_server_request")
-    headers = request.get("headers") if isinstance(request, dict) else None
-    if not isinstance(headers, dict):
-        return
-    raw = next((v for k, v in headers.items() if str(k).lower() == "content-length"), None)
-    try:
-        size = int(raw) if raw is not None else 0
-    except (TypeError, ValueError):
-        return
-    if size > _MAX_REQUEST_BYTES:
-        raise ProxyException(
-            message=f"request body is {size} bytes; the limit is {_MAX_REQUEST_BYTES} bytes",
+            message=catalog.rejection(model, endpoint.path, found),
             type="invalid_request_error",
-            param="content-length",
-            code=413,
+            param="model",
+            code=400,
         )
+
+    async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any] | None:
+        name = endpoints.call_type_name(call_type)
+        endpoint = endpoints.CALL_TYPES.get(name)
+        model = _model_group(kwargs)
+        if endpoint is None:
+            raise _refused(_not_served(f"call type '{name or 'unknown'}'", model))
+        found = _deployment_capabilities(kwargs)
+        if found is not None and not found & endpoint.serves:
+            raise _refused(catalog.rejection(model or "?", endpoint.path, found))
+        return None
+
+
+def _not_served(endpoint: str, model: object) -> str:
+    served = ", ".join(sorted({e.path for e in endpoints.CALL_TYPES.values()}))
+    named = f"model '{model}'" if isinstance(model, str) else "any model"
+    return (
+        f"{endpoint} is not served for {named} on this proxy. "
+        f"Served: {served}, /v1/tokenize, /v1/detokenize, /docling/v1/convert/*."
+    )
+
+
+def _model_group(kwargs: Mapping[str, Any]) -> str | None:
+    for field in ("metadata", "litellm_metadata"):
+        metadata = kwargs.get(field)
+        group = metadata.get("model_group") if isinstance(metadata, Mapping) else None
+        if isinstance(group, str):
+            return group
+    model = kwargs.get("model")
+    return model if isinstance(model, str) else None
+
+
+def _deployment_capabilities(kwargs: Mapping[str, Any]) -> frozenset[str] | None:
+    # The router puts the chosen deployment's model_info (with its id) into the call's kwargs;
+    # the capabilities are read from the router's own copy of that deployment.
+    info = kwargs.get("model_info")
+    model_id = info.get("id") if isinstance(info, Mapping) else None
+    if isinstance(model_id, str):
+        found = catalog.deployment_capabilities(model_id)
+        if found is not None:
+            return found
+    group = _model_group(kwargs)
+    return catalog.capabilities(group) if group is not None else None
+
+
+class NotServed(ProxyException):
+    """400 for a model call this proxy does not serve, raised from inside LiteLLM's call path."""
+
+    # The router neither retries nor counts an error whose status_code is a client 4xx, and the
+    # proxy renders ProxyException as it is, also on routes that have no error handling of their own.
+    status_code: Final = 400
+
+
+def _refused(message: str) -> NotServed:
+    return NotServed(message=message, type="invalid_request_error", param="model", code=400)
 
 
 capability_hooks: Final = CapabilityHooks()
 routes.install()
+body_limit.install()
 redaction.install()

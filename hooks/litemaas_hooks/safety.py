@@ -13,8 +13,14 @@ Enablement, any of:
   model-level guardrails);
 - ``guardrails: [<name>]`` in the request body: a caller may opt in, never out.
 
-Requests are screened before the model is called (streaming or not); answers are
-screened too when ``screen_responses`` is set (streamed answers are then buffered).
+Requests are screened before the model is called (streaming or not), whole: every text the
+request carries, on every endpoint (see ``screening``), is judged as the user's turn, so
+harmful content cannot hide in an earlier turn, a prefilled assistant turn, a system prompt,
+tool-call arguments or Responses ``instructions``. Long requests are judged in overlapping
+windows of ``screen_window_chars``; requests over ``screen_max_chars`` of text, and anything the
+text-only safety model cannot read (images, audio, files, token ids, references to stored
+content, unknown shapes, endpoints it does not know), are refused with a 400 (fail closed).
+Answers are screened too when ``screen_responses`` is set (streamed answers are then buffered).
 
 The safety model is called directly on its deployment's OpenAI-compatible
 ``/chat/completions`` (chosen by LiteLLM's router), outside LiteLLM's logging pipeline, so the
@@ -25,10 +31,11 @@ through with a warning (``fail_open: true``).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Self, cast
 
@@ -37,7 +44,7 @@ from fastapi import HTTPException
 from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.guardrails import GuardrailEventHooks
 
-from litemaas_hooks import catalog
+from litemaas_hooks import catalog, endpoints, screening
 
 log: Final = logging.getLogger("litemaas_hooks.safety")
 
@@ -58,9 +65,7 @@ CATEGORIES: Final = {
     "S14": "Code Interpreter Abuse",
 }
 KEY_METADATA_FIELD: Final = "litemaas_guardrails"
-_CHAT_CALLS: Final = frozenset({"completion", "acompletion", "anthropic_messages", "aanthropic_messages"})
-_PROMPT_CALLS: Final = frozenset({"text_completion", "atext_completion"})
-_RESPONSES_CALLS: Final = frozenset({"responses", "aresponses"})
+_WINDOW_OVERLAP: Final = 400  # chars two windows share, so a phrase cut at a boundary is seen whole
 _GUARDRAIL_INIT_PARAMS: Final = frozenset(inspect.signature(CustomGuardrail.__init__).parameters) - {"self", "kwargs"}
 _CATEGORY: Final = re.compile(r"\bS\d{1,2}\b")
 
@@ -91,82 +96,20 @@ class Verdict:
         return ", ".join(named) or "unspecified category"
 
 
+def windows(text: str, size: int) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, each sharing its first 400 with the previous."""
+    if len(text) <= size:
+        return [text]
+    step = size - _WINDOW_OVERLAP
+    return [text[start : start + size] for start in range(0, len(text) - _WINDOW_OVERLAP, step)]
+
+
 def _flag(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"))
 
 
-def _text(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        return "\n".join(
-            part["text"] for part in content if isinstance(part, Mapping) and isinstance(part.get("text"), str)
-        )
-    return ""
-
-
-def conversation(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """Alternating user/assistant turns as Llama Guard's chat template expects them.
-
-    System and tool text counts as user text (it steers the answer); consecutive turns of
-    one role are merged; the conversation starts with a user turn.
-    """
-    turns: list[dict[str, str]] = []
-    for message in messages:
-        role = "assistant" if message.get("role") == "assistant" else "user"
-        text = _text(message.get("content"))
-        if not text:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + text
-        else:
-            turns.append({"role": role, "content": text})
-    while turns and turns[0]["role"] == "assistant":
-        turns.pop(0)
-    return turns
-
-
-def _request_turns(data: Mapping[str, Any], call_type: str) -> list[dict[str, str]]:
-    if call_type in _CHAT_CALLS:
-        messages = data.get("messages")
-        return conversation(messages) if isinstance(messages, list) else []
-    if call_type in _PROMPT_CALLS:
-        prompt = data.get("prompt")
-        text = prompt if isinstance(prompt, str) else _text(prompt)
-        return conversation([{"role": "user", "content": text}])
-    if call_type in _RESPONSES_CALLS:
-        given = data.get("input")
-        if isinstance(given, str):
-            return conversation([{"role": "user", "content": given}])
-        if isinstance(given, list):
-            return conversation([item for item in given if isinstance(item, Mapping)])
-    return []
-
-
-def _response_text(response: Any) -> str:
-    choices = getattr(response, "choices", None) or []
-    parts: list[str] = []
-    for choice in choices:
-        message = getattr(choice, "message", None)
-        content = getattr(message, "content", None)
-        if isinstance(content, str):
-            parts.append(content)
-    return "\n".join(parts)
-
-
-def _chunk_text(chunk: Any) -> str:
-    choices = getattr(chunk, "choices", None) or []
-    parts: list[str] = []
-    for choice in choices:
-        delta = getattr(choice, "delta", None)
-        content = getattr(delta, "content", None)
-        if isinstance(content, str):
-            parts.append(content)
-    return "".join(parts)
-
-
 class LlamaGuardGuardrail(CustomGuardrail):
-    """Screens chat requests (and optionally answers) with a chat-protocol Llama Guard model."""
+    """Screens whole requests (and optionally answers) with a chat-protocol Llama Guard model."""
 
     def __new__(cls, *args: Any, screen_responses: bool | str = False, **kwargs: Any) -> Self:
         # LiteLLM streams through its fast path unless a callback's own class defines
@@ -181,6 +124,8 @@ class LlamaGuardGuardrail(CustomGuardrail):
         fail_open: bool | str = False,
         screen_responses: bool | str = False,
         safety_timeout: float | str = 10.0,
+        screen_window_chars: int | str = 24_000,
+        screen_max_chars: int | str = 500_000,
         **kwargs: Any,
     ) -> None:
         # LiteLLM passes every non-empty guardrail config field; keep the ones CustomGuardrail takes.
@@ -189,6 +134,8 @@ class LlamaGuardGuardrail(CustomGuardrail):
         self.fail_open = _flag(fail_open)
         self.screen_responses = _flag(screen_responses)
         self.safety_timeout = float(safety_timeout)
+        self.window_chars = max(int(screen_window_chars), 2 * _WINDOW_OVERLAP)
+        self.max_chars = int(screen_max_chars)
         self._client: httpx.AsyncClient | None = None
 
     # -- selection ----------------------------------------------------------------------------
@@ -218,37 +165,72 @@ class LlamaGuardGuardrail(CustomGuardrail):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any] | None:
-        turns = _request_turns(data, str(call_type))
-        if turns:
-            await self._screen(turns, what="request")
+        endpoint = endpoints.resolve(call_type, data)
+        try:
+            texts = screening.request_text(data, endpoint.shape if endpoint else "")
+        except screening.Unscreenable as exc:
+            raise self._unscreenable(exc, "request") from None
+        text = "\n\n".join(texts)
+        if text:
+            self._check_length(text)
+            await self._screen(
+                [[{"role": "user", "content": window}] for window in windows(text, self.window_chars)], "request"
+            )
         return data
 
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
-        text = _response_text(response)
-        turns = _request_turns(data, "acompletion")
-        if text and turns:
-            await self._screen([*turns, {"role": "assistant", "content": text}], what="response")
+        try:
+            text = screening.response_text(response)
+        except screening.Unscreenable as exc:
+            raise self._unscreenable(exc, "response") from None
+        await self._screen_answer(data, text)
         return response
 
     # -- screening ----------------------------------------------------------------------------
 
-    async def _screen(self, turns: list[dict[str, str]], what: str) -> None:
-        try:
-            verdict = await self.classify(turns)
-        except SafetyUnavailable as exc:
-            if self.fail_open:
-                log.warning("litemaas_hooks.safety.unavailable fail_open=true reason=%s", exc)
-                return
+    async def _screen_answer(self, request: Mapping[str, Any], answer: str) -> None:
+        """Each window of the answer, judged as the assistant's turn after (the end of) the request."""
+        if not answer:
+            return
+        context = _request_context(request)[-self.window_chars :]
+        prefix = [{"role": "user", "content": context}] if context else []
+        turns = [[*prefix, {"role": "assistant", "content": window}] for window in windows(answer, self.window_chars)]
+        await self._screen(turns, "response")
+
+    def _check_length(self, text: str) -> None:
+        if len(text) > self.max_chars:
             raise HTTPException(
-                status_code=503,
+                status_code=400,
                 detail={
                     "error": (
-                        f"Safety screening is unavailable ({self.safety_model}: {exc}); "
-                        f"the {what} was refused because guardrail '{self.guardrail_name}' fails closed."
-                    )
+                        f"The request carries {len(text)} characters of text; safety guardrail "
+                        f"'{self.guardrail_name}' screens at most {self.max_chars}. The request was refused."
+                    ),
+                    "guardrail": self.guardrail_name,
                 },
-            ) from None
-        if not verdict.safe:
+            )
+
+    def _unscreenable(self, exc: screening.Unscreenable, what: str) -> HTTPException:
+        return HTTPException(
+            status_code=400,
+            detail={
+                "error": (
+                    f"The {what} was refused because safety guardrail '{self.guardrail_name}' cannot screen "
+                    f"'{exc.field}': {exc.reason}."
+                ),
+                "guardrail": self.guardrail_name,
+                "param": exc.field,
+            },
+        )
+
+    async def _screen(self, conversations: list[list[dict[str, str]]], what: str) -> None:
+        results = await asyncio.gather(*(self.classify(turns) for turns in conversations), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, SafetyUnavailable):
+                raise result
+        categories = [c for r in results if isinstance(r, Verdict) and not r.safe for c in r.categories]
+        if any(isinstance(r, Verdict) and not r.safe for r in results):
+            verdict = Verdict(safe=False, categories=tuple(dict.fromkeys(categories)))
             raise HTTPException(
                 status_code=400,
                 detail={
@@ -260,6 +242,21 @@ class LlamaGuardGuardrail(CustomGuardrail):
                     "categories": list(verdict.categories),
                 },
             )
+        failure = next((r for r in results if isinstance(r, SafetyUnavailable)), None)
+        if failure is None:
+            return
+        if self.fail_open:
+            log.warning("litemaas_hooks.safety.unavailable fail_open=true reason=%s", failure)
+            return
+        raise HTTPException(
+            status_code=503,
+            detail={
+                "error": (
+                    f"Safety screening is unavailable ({self.safety_model}: {failure}); "
+                    f"the {what} was refused because guardrail '{self.guardrail_name}' fails closed."
+                )
+            },
+        )
 
     async def classify(self, turns: list[dict[str, str]]) -> Verdict:
         """Ask the safety model; raises ``SafetyUnavailable`` instead of any transport/protocol error."""
@@ -304,9 +301,25 @@ class _ResponseScreeningLlamaGuard(LlamaGuardGuardrail):
     ) -> AsyncGenerator[Any, None]:
         # Reached only when should_run_guardrail allowed post_call for this request.
         chunks = [chunk async for chunk in response]
-        text = "".join(_chunk_text(chunk) for chunk in chunks)
-        turns = _request_turns(request_data, "acompletion")
-        if text and turns:
-            await self._screen([*turns, {"role": "assistant", "content": text}], what="response")
+        try:
+            text = "".join(screening.chunk_text(chunk) for chunk in chunks)
+        except screening.Unscreenable as exc:
+            raise self._unscreenable(exc, "response") from None
+        await self._screen_answer(request_data, text)
         for chunk in chunks:
             yield chunk
+
+
+def _request_context(data: Mapping[str, Any]) -> str:
+    """The request's text as context for judging an answer; best effort, the request was screened already."""
+    shape = (
+        endpoints.ANTHROPIC_SHAPE
+        if "messages" in data
+        else endpoints.PROMPT_SHAPE
+        if "prompt" in data
+        else endpoints.RESPONSES_SHAPE
+    )
+    try:
+        return "\n\n".join(screening.request_text(data, shape))
+    except screening.Unscreenable:
+        return ""

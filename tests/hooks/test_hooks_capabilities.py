@@ -1,4 +1,5 @@
-"""Capability validation: the wrong endpoint for a model is a 400 before any upstream call."""
+"""Capability validation: the wrong endpoint for a model, or an endpoint this proxy does not
+serve, is a 400 before any upstream call; a caller's bad request never takes a model offline."""
 
 from __future__ import annotations
 
@@ -82,3 +83,59 @@ def test_models_without_declared_capabilities_follow_their_mode(
     assert chat.status_code == 200, chat.text
     assert tokenize.status_code == 400, tokenize.text
     assert embeddings.status_code == 400, embeddings.text
+
+
+CODE = "codellama-7b-instruct"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/rerank", {"query": "which?", "documents": ["a", "b"]}),
+        ("/v1/moderations", {"input": "hello"}),
+        ("/v1/images/generations", {"prompt": "a cat"}),
+        ("/v1/audio/speech", {"input": "hello", "voice": "alloy"}),
+    ],
+)
+def test_unserved_endpoints_are_400_naming_model_and_endpoint(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]], path: str, body: dict[str, Any]
+) -> None:
+    key = new_key([CODE])["key"]
+
+    resp = proxy.post(path, key, json={"model": CODE, **body})
+
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert path in message and CODE in message and "not served" in message
+    # Refused before routing: the model's only deployment is still serving everybody.
+    assert proxy.chat(key, CODE, "hello").status_code == 200
+
+
+def test_provider_passthrough_cannot_reach_a_model_server(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    # LiteLLM's /vllm/{path} pass-through sends a router model's request to any path of its
+    # server, skipping the pre-call hooks; the pre-deployment hook refuses it.
+    key = new_key([CHAT])["key"]
+    text = marker()
+
+    resp = proxy.post(
+        "/vllm/chat/completions", key, json={"model": CHAT, "messages": [{"role": "user", "content": text}]}
+    )
+
+    assert resp.status_code == 400, resp.text
+    assert "not served" in resp.json()["error"]["message"]
+    assert sim_requests_with(proxy.stack, text) == []
+
+
+def test_an_upstream_4xx_does_not_cool_a_shared_model_down(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    # One caller's requests that the model server answers with 404 (the simulator does so on
+    # request) used to put the model's only deployment into cooldown: 429 for everybody.
+    caller = new_key([CODE])["key"]
+    someone_else = new_key([CODE])["key"]
+
+    failures = [proxy.chat(caller, CODE, f"[[sim:status=404]] {marker()}") for _ in range(3)]
+    resp = proxy.chat(someone_else, CODE, "hello")
+
+    assert [f.status_code for f in failures] == [404, 404, 404], failures[-1].text
+    assert resp.status_code == 200, resp.text

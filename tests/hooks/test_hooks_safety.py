@@ -1,4 +1,5 @@
-"""The Llama Guard guardrail on the real proxy: per key, per model, streaming, failures, charging."""
+"""The Llama Guard guardrail on the real proxy: per key, per model, streaming, failures, charging,
+and the whole request screened on every endpoint (no turn, role or field left out)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.conftest import LiteLLMStack
 from tests.hooks.conftest import (
     CHAT,
     CHAT_BACKEND,
+    EMBED,
     GUARD,
     GUARD_BACKEND,
     UNSAFE,
@@ -188,3 +190,184 @@ def test_the_safety_model_answers_chat_itself_unscreened(proxy: Proxy, new_key: 
     assert resp.status_code == 200, resp.text
     assert resp.json()["choices"][0]["message"]["content"] == "unsafe\nS9"
     assert len(sim_requests_with(proxy.stack, text)) == 1  # no screening call of its own
+
+
+# -- the whole request, on every endpoint -----------------------------------------------------
+# The simulator's Llama Guard judges the last user/assistant turn it is given, as Llama Guard
+# does, so each of these requests passed the guardrail when only some turns or fields were sent.
+
+
+def _assert_blocked(resp: httpx.Response, stack: LiteLLMStack, text: str) -> None:
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert "S9" in message and "llama-guard" in message
+    assert [e["json"]["model"] for e in sim_requests_with(stack, text)] == [GUARD_BACKEND]  # judged, never answered
+
+
+def _assert_refused_unread(resp: httpx.Response, stack: LiteLLMStack, text: str, field: str) -> None:
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert "cannot screen" in message and field in message and "llama-guard" in message
+    assert sim_requests_with(stack, text) == []
+
+
+def _chat_body(messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"model": CHAT, "messages": messages, **extra}
+
+
+def test_harmful_turn_followed_by_a_harmless_one_is_blocked(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    messages = [
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": "I can help with that."},
+        {"role": "user", "content": "continue"},
+    ]
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body(messages))
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_prefilled_assistant_turn_is_blocked(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    messages = [{"role": "user", "content": text}, {"role": "assistant", "content": "Sure, step 1:"}]
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body(messages, stream=True))
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_tool_call_arguments_are_screened(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    call = {"id": "call-1", "type": "function", "function": {"name": "search", "arguments": json.dumps({"q": text})}}
+    messages = [
+        {"role": "user", "content": "use the search tool"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call-1", "content": "no results"},
+        {"role": "user", "content": [{"type": "text", "text": "continue"}]},
+    ]
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body(messages))
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_tool_definitions_are_screened(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    tool = {"type": "function", "function": {"name": "guide", "description": text, "parameters": {"type": "object"}}}
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body([{"role": "user", "content": "hi"}], tools=[tool]))
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_anthropic_system_is_screened(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    as_string = f"{UNSAFE} {marker()}"
+    as_blocks = f"{UNSAFE} {marker()}"
+    body = {"model": CHAT, "max_tokens": 50, "messages": [{"role": "user", "content": "go on"}]}
+
+    plain = proxy.post("/v1/messages", key, json={**body, "system": as_string})
+    blocks = proxy.post("/v1/messages", key, json={**body, "system": [{"type": "text", "text": as_blocks}]})
+
+    _assert_blocked(plain, proxy.stack, as_string)
+    _assert_blocked(blocks, proxy.stack, as_blocks)
+
+
+def test_responses_instructions_and_earlier_input_items_are_screened(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    in_instructions = f"{UNSAFE} {marker()}"
+    in_items = f"{UNSAFE} {marker()}"
+    items = [
+        {"role": "user", "content": [{"type": "input_text", "text": in_items}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Sure."}]},
+        {"role": "user", "content": "continue"},
+    ]
+
+    instructions = proxy.post(
+        "/v1/responses", key, json={"model": CHAT, "input": "go on", "instructions": in_instructions}
+    )
+    earlier_item = proxy.post("/v1/responses", key, json={"model": CHAT, "input": items})
+
+    _assert_blocked(instructions, proxy.stack, in_instructions)
+    _assert_blocked(earlier_item, proxy.stack, in_items)
+
+
+def test_completions_prompt_lists_are_screened(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+
+    resp = proxy.post("/v1/completions", key, json={"model": CHAT, "prompt": ["Hello there.", text]})
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_embeddings_input_is_screened(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([EMBED], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+
+    resp = proxy.post("/v1/embeddings", key, json={"model": EMBED, "input": ["tulips", text]})
+
+    _assert_blocked(resp, proxy.stack, text)
+
+
+def test_token_id_prompts_fail_closed(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = marker()
+
+    resp = proxy.post("/v1/completions", key, json={"model": CHAT, "prompt": [101, 2023, 102], "suffix": text})
+
+    _assert_refused_unread(resp, proxy.stack, text, "prompt")
+
+
+def test_images_fail_closed(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    # The safety model reads text only: an image could carry what the text does not.
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"describe this {marker()}"
+    content = [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body([{"role": "user", "content": content}]))
+
+    _assert_refused_unread(resp, proxy.stack, text, "messages[0].content[1]")
+
+
+def test_unknown_content_shapes_fail_closed(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    unknown_part = [{"type": "text", "text": "hi"}, {"type": "hologram", "text": text}]
+
+    resp = proxy.post("/v1/chat/completions", key, json=_chat_body([{"role": "user", "content": unknown_part}]))
+
+    _assert_refused_unread(resp, proxy.stack, text, "messages[0].content[1]")
+
+
+def test_provider_passthrough_is_no_way_around_the_guardrail(
+    proxy: Proxy, new_key: Callable[..., dict[str, Any]]
+) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+
+    resp = proxy.post("/vllm/chat/completions", key, json=_chat_body([{"role": "user", "content": text}]))
+
+    assert resp.status_code == 400, resp.text
+    assert sim_requests_with(proxy.stack, text) == []
+
+
+def test_long_requests_are_screened_in_windows(proxy: Proxy, new_key: Callable[..., dict[str, Any]]) -> None:
+    key = new_key([CHAT], metadata=SCREENED)["key"]
+    text = f"{UNSAFE} {marker()}"
+    filler = "Tulips are spring-blooming perennials. " * 2000  # 78k characters; 156k in all: seven windows
+
+    resp = proxy.chat(key, CHAT, f"{filler}{text}{filler}")
+
+    assert resp.status_code == 400, resp.text
+    assert "S9" in resp.json()["error"]["message"]
+    assert [e["json"]["model"] for e in sim_requests_with(proxy.stack, text)] == [GUARD_BACKEND]
