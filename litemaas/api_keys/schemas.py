@@ -31,12 +31,35 @@ class KeyLimitsIn(BaseModel):
 
 
 class KeyCreateIn(KeyLimitsIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "alias": "laptop",
+                    "models": ["granite-3-2-8b-instruct"],
+                    "rpm_limit": 60,
+                    "tpm_limit": 100000,
+                    "max_budget": 5.0,
+                    "soft_budget": 4.0,
+                    "budget_duration": "30d",
+                    "max_parallel_requests": 4,
+                    "duration": "30d",
+                }
+            ]
+        },
+    )
+
     alias: str = Field(min_length=1, max_length=64)
     models: list[ShortText] = Field(min_length=1, max_length=100)
 
 
 class KeyUpdateIn(KeyLimitsIn):
     """Only the fields sent change; a limit sent as null goes back to its default."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"alias": "ci-runner", "rpm_limit": 120, "max_budget": 10.0}]}
+    )
 
     alias: str | None = Field(default=None, min_length=1, max_length=64)
     models: list[ShortText] | None = Field(default=None, min_length=1, max_length=100)
@@ -105,7 +128,12 @@ class KeyFormLimits(BaseModel):
 
 
 class UserLimitsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"max_budget": 50.0, "budget_duration": "30d", "tpm_limit": 200000, "rpm_limit": 300}]
+        },
+    )
 
     max_budget: SignedMoney | None = None
     budget_duration: DurationText | None = None

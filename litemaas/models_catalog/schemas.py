@@ -60,7 +60,25 @@ Capabilities = Annotated[list[CapabilityTag], Field(max_length=16)]
 
 
 class ModelCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "granite-3-3-8b-instruct",
+                    "litellm_params": {
+                        "model": "hosted_vllm/ibm-granite/granite-3.3-8b-instruct",
+                        "api_base": "http://granite.models.svc:8000/v1",
+                    },
+                    "display_name": "Granite 3.3 8B Instruct",
+                    "capabilities": ["chat", "tokenize"],
+                    "context_length": 131072,
+                    "input_price_per_million": 0.2,
+                    "output_price_per_million": 0.6,
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")
     # LiteLLM routing parameters: at least "model" (e.g. "hosted_vllm/org/model") and usually "api_base".
