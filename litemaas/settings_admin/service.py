@@ -44,6 +44,8 @@ def _stored_settings(value: dict[str, Any]) -> ApiKeySettings:
 
 
 def _drop(document: dict[str, Any], path: list[str]) -> None:
+    if not path:
+        return
     parent: Any = document
     for part in path[:-1]:
         parent = parent.get(part) if isinstance(parent, dict) else None
