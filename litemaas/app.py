@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from litemaas.auth.providers import build_providers
 from litemaas.auth.sessions import SessionManager
@@ -18,6 +18,7 @@ from litemaas.errors import install_error_handlers
 from litemaas.kit.crypto import random_token
 from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
+from litemaas.kit.nul_guard import refuse_nul_characters
 from litemaas.kit.request_context import RequestContextMiddleware
 from litemaas.logging import configure_logging
 from litemaas.redis import create_redis
@@ -121,6 +122,8 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # Before every route (and before its permission check): no input may carry a NUL.
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.overrides = {

@@ -119,9 +119,11 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     errors = exc.errors()
     first = errors[0] if errors else {}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    detail = str(first.get("msg", "invalid request"))
     body: dict[str, Any] = {
         "error": "validation_error",
-        "detail": str(first.get("msg", "invalid request")),
+        # The detail names the field too: it is what a person reads first.
+        "detail": f"{'.'.join(loc)}: {detail}" if loc else detail,
         "errors": [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in errors],
     }
     if loc:

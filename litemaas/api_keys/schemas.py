@@ -7,34 +7,62 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from litemaas.kit.bounds import DurationText, Int32, ShortText, SignedMoney
 from litemaas.settings_admin.schemas import ApiKeySettings
 
 
 class KeyLimitsIn(BaseModel):
-    """Limits a caller may ask for; unset ones take the admin defaults (range checks give 400s)."""
+    """Limits a caller may ask for; unset ones take the admin defaults.
+
+    The types bound what the columns hold (422 beyond); the rules within that range
+    (at least 1, within the admin maximums, a known duration) give 400s in ``limits``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    tpm_limit: int | None = None
-    rpm_limit: int | None = None
-    max_budget: float | None = None
-    budget_duration: str | None = None
-    soft_budget: float | None = None
-    max_parallel_requests: int | None = None
+    tpm_limit: Int32 | None = None
+    rpm_limit: Int32 | None = None
+    max_budget: SignedMoney | None = None
+    budget_duration: DurationText | None = None
+    soft_budget: SignedMoney | None = None
+    max_parallel_requests: Int32 | None = None
     # Key lifetime as a LiteLLM duration ("30d"); unset = the default lifetime (or none).
-    duration: str | None = None
+    duration: DurationText | None = None
 
 
 class KeyCreateIn(KeyLimitsIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "alias": "laptop",
+                    "models": ["granite-3-2-8b-instruct"],
+                    "rpm_limit": 60,
+                    "tpm_limit": 100000,
+                    "max_budget": 5.0,
+                    "soft_budget": 4.0,
+                    "budget_duration": "30d",
+                    "max_parallel_requests": 4,
+                    "duration": "30d",
+                }
+            ]
+        },
+    )
+
     alias: str = Field(min_length=1, max_length=64)
-    models: list[str] = Field(min_length=1, max_length=100)
+    models: list[ShortText] = Field(min_length=1, max_length=100)
 
 
 class KeyUpdateIn(KeyLimitsIn):
     """Only the fields sent change; a limit sent as null goes back to its default."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"alias": "ci-runner", "rpm_limit": 120, "max_budget": 10.0}]}
+    )
+
     alias: str | None = Field(default=None, min_length=1, max_length=64)
-    models: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    models: list[ShortText] | None = Field(default=None, min_length=1, max_length=100)
 
 
 class RevokeIn(BaseModel):
@@ -100,17 +128,28 @@ class KeyFormLimits(BaseModel):
 
 
 class UserLimitsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"max_budget": 50.0, "budget_duration": "30d", "tpm_limit": 200000, "rpm_limit": 300}]
+        },
+    )
 
+    max_budget: SignedMoney | None = None
+    budget_duration: DurationText | None = None
+    tpm_limit: Int32 | None = None
+    rpm_limit: Int32 | None = None
+    max_active_keys: int | None = Field(default=None, ge=1, le=1000)
+
+
+class UserLimitsOut(BaseModel):
+    # Plain types: what is stored is shown, even a value an older release let in beyond today's bounds.
+    user_id: uuid.UUID
     max_budget: float | None = None
     budget_duration: str | None = None
     tpm_limit: int | None = None
     rpm_limit: int | None = None
-    max_active_keys: int | None = Field(default=None, ge=1, le=1000)
-
-
-class UserLimitsOut(UserLimitsIn):
-    user_id: uuid.UUID
+    max_active_keys: int | None = None
     spend: float | None = None
 
 

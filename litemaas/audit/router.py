@@ -13,6 +13,7 @@ from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
 from litemaas.db import Session
 from litemaas.errors import BadRequest
+from litemaas.kit.bounds import utc_filter
 from litemaas.kit.pagination import Page, Pagination
 
 router = APIRouter(prefix="/admin/audit", tags=["audit"])
@@ -29,9 +30,7 @@ async def search_audit(
     since: Annotated[datetime | None, Query(description="Inclusive lower bound (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive upper bound (ISO 8601)")] = None,
 ) -> Page[AuditEventOut]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise BadRequest("dates need a timezone (e.g. 2025-01-31T00:00:00Z)", field=name)
+    since, until = utc_filter(since, "since"), utc_filter(until, "until")
     if since and until and since >= until:
         raise BadRequest("'since' must be before 'until'", field="since")
     rows, total = await search(

@@ -83,7 +83,8 @@ async def start_login(
     request: Request,
     session: Session,
     provider_name: str,
-    return_to: Annotated[str | None, Query(alias="next")] = None,
+    # Kept in oauth_states.return_to (varchar(2048)) until the browser comes back.
+    return_to: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
 ) -> RedirectResponse:
     """Redirect the browser to the identity provider (state, nonce and PKCE verifier kept in the DB)."""
     if provider_name not in ("openshift", "oidc"):

@@ -6,6 +6,9 @@ import re
 
 _DURATION = re.compile(r"^(\d{1,6})(s|m|h|d|w|mo)$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "mo": 30 * 86_400}
+# LiteLLM adds a duration to the current time: "999999mo" would land past the year 9999 and make
+# it fail with a 500. A century is longer than any key or budget period anyone needs.
+MAX_SECONDS = 100 * 365 * 86_400
 
 
 def parse_duration(value: str) -> int:
@@ -16,6 +19,8 @@ def parse_duration(value: str) -> int:
     seconds = int(match.group(1)) * _SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"invalid duration {value!r}: must be positive")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"invalid duration {value!r}: at most 100 years (36500d)")
     return seconds
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from litemaas.kit.bounds import Money, PositiveInt32
 
 PER_MILLION = 1_000_000
 
@@ -52,8 +54,31 @@ class AdminModelOut(ModelOut):
     updated_at: datetime
 
 
+# A capability tag as stored (``varchar(32)``); unknown ones get a 400 naming them.
+CapabilityTag = Annotated[str, StringConstraints(max_length=32)]
+Capabilities = Annotated[list[CapabilityTag], Field(max_length=16)]
+
+
 class ModelCreateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "granite-3-3-8b-instruct",
+                    "litellm_params": {
+                        "model": "hosted_vllm/ibm-granite/granite-3.3-8b-instruct",
+                        "api_base": "http://granite.models.svc:8000/v1",
+                    },
+                    "display_name": "Granite 3.3 8B Instruct",
+                    "capabilities": ["chat", "tokenize"],
+                    "context_length": 131072,
+                    "input_price_per_million": 0.2,
+                    "output_price_per_million": 0.6,
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")
     # LiteLLM routing parameters: at least "model" (e.g. "hosted_vllm/org/model") and usually "api_base".
@@ -61,12 +86,12 @@ class ModelCreateIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
     provider: str | None = Field(default=None, max_length=64)
-    capabilities: list[str] = Field(default_factory=lambda: ["chat"])
-    context_length: int | None = Field(default=None, ge=1)
-    max_output_tokens: int | None = Field(default=None, ge=1)
-    input_price_per_million: float | None = Field(default=None, ge=0)
-    output_price_per_million: float | None = Field(default=None, ge=0)
-    price_per_page: float | None = Field(default=None, ge=0)
+    capabilities: Capabilities = Field(default_factory=lambda: ["chat"])
+    context_length: PositiveInt32 | None = None
+    max_output_tokens: PositiveInt32 | None = None
+    input_price_per_million: Money | None = None
+    output_price_per_million: Money | None = None
+    price_per_page: Money | None = None
     restricted: bool = False
 
 
@@ -79,12 +104,12 @@ class ModelUpdateIn(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     provider: str | None = Field(default=None, max_length=64)
     restricted: bool | None = None
-    capabilities: list[str] | None = None
-    context_length: int | None = Field(default=None, ge=1)
-    max_output_tokens: int | None = Field(default=None, ge=1)
-    input_price_per_million: float | None = Field(default=None, ge=0)
-    output_price_per_million: float | None = Field(default=None, ge=0)
-    price_per_page: float | None = Field(default=None, ge=0)
+    capabilities: Capabilities | None = None
+    context_length: PositiveInt32 | None = None
+    max_output_tokens: PositiveInt32 | None = None
+    input_price_per_million: Money | None = None
+    output_price_per_million: Money | None = None
+    price_per_page: Money | None = None
     litellm_params: dict[str, Any] | None = None
 
 

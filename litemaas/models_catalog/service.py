@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.errors import Conflict, NotFound
+from litemaas.kit.bounds import NAME_LENGTH, finite_or_none, int32_or_none
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMError, ModelDeployment
 from litemaas.litellm_admin.dependencies import upstream_error
@@ -22,6 +23,8 @@ from litemaas.models.catalog_model import CatalogModel
 from litemaas.models_catalog import capabilities, repository
 
 log = structlog.get_logger("litemaas.models_catalog")
+
+_PROVIDER_LENGTH = 64  # catalog_models.provider
 
 
 async def list_models(
@@ -87,29 +90,38 @@ class MirroredModel:
     restricted: bool
 
 
+# What LiteLLM reports is stored in our columns: a value they cannot hold (a context length
+# beyond an integer, an infinite price, a 300-character provider) counts as unknown, so one odd
+# deployment never makes every sync fail.
+
+
 def _number(*values: Any) -> float | None:
     for value in values:
         if isinstance(value, bool) or value is None:
             continue
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            return finite_or_none(float(value))
+        except (TypeError, ValueError, OverflowError):
             continue
     return None
 
 
 def _integer(*values: Any) -> int | None:
     number = _number(*values)
-    return int(number) if number is not None else None
+    return int32_or_none(int(number)) if number is not None else None
+
+
+def _text(value: Any, length: int) -> str | None:
+    return str(value)[:length] if value else None
 
 
 def _provider(params: Mapping[str, Any], info: Mapping[str, Any]) -> str | None:
     if info.get("provider"):
-        return str(info["provider"])
+        return _text(info["provider"], _PROVIDER_LENGTH)
     if params.get("custom_llm_provider"):
-        return str(params["custom_llm_provider"])
+        return _text(params["custom_llm_provider"], _PROVIDER_LENGTH)
     model = str(params.get("model") or "")
-    return model.split("/", 1)[0] if "/" in model else None
+    return _text(model.split("/", 1)[0], _PROVIDER_LENGTH) if "/" in model else None
 
 
 def mirror(deployments: Sequence[ModelDeployment]) -> dict[str, MirroredModel]:
@@ -119,6 +131,9 @@ def mirror(deployments: Sequence[ModelDeployment]) -> dict[str, MirroredModel]:
         grouped.setdefault(deployment.model_name, []).append(deployment)
     result: dict[str, MirroredModel] = {}
     for name, group in grouped.items():
+        if len(name) > NAME_LENGTH:
+            log.warning("model.mirror.name_too_long", length=len(name))
+            continue
         first = group[0]
         info, params = first.model_info, first.litellm_params
         result[name] = MirroredModel(
@@ -126,7 +141,7 @@ def mirror(deployments: Sequence[ModelDeployment]) -> dict[str, MirroredModel]:
             deployment_ids=[d.deployment_id for d in group if d.deployment_id],
             db_model=all(d.stored_in_db for d in group),
             capabilities=capabilities.from_model_info(info),
-            display_name=str(info["display_name"]) if info.get("display_name") else None,
+            display_name=_text(info.get("display_name"), NAME_LENGTH),
             description=str(info["description"]) if info.get("description") else None,
             provider=_provider(params, info),
             context_length=_integer(info.get("context_length"), info.get("max_input_tokens")),

@@ -1,11 +1,14 @@
-"""API key limit settings: defaults fill what a user leaves unset, maximums bound what they may ask."""
+"""API key limit settings: defaults fill what a user leaves unset, maximums bound what they may ask.
+
+Every value uses the bounds of the key columns it ends up in (``litemaas.kit.bounds``): a default
+beyond them would make every key creation fail, so it can never be stored.
+"""
 
 from __future__ import annotations
 
-import math
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from litemaas.kit.bounds import DurationText, Money, PositiveInt32
 from litemaas.litellm_admin.durations import parse_duration
 
 LIMIT_FIELDS = ("tpm_limit", "rpm_limit", "max_budget", "soft_budget", "max_parallel_requests", "duration")
@@ -15,12 +18,6 @@ def _check_duration(value: str | None) -> str | None:
     if value is None:
         return None
     parse_duration(value)
-    return value.strip()
-
-
-def _check_money(value: float | None) -> float | None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ValueError("must be a finite number >= 0")
     return value
 
 
@@ -29,22 +26,21 @@ class KeyLimitMaximums(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tpm_limit: int | None = Field(default=None, ge=1)
-    rpm_limit: int | None = Field(default=None, ge=1)
-    max_budget: float | None = None
-    soft_budget: float | None = None
-    max_parallel_requests: int | None = Field(default=None, ge=1)
+    tpm_limit: PositiveInt32 | None = None
+    rpm_limit: PositiveInt32 | None = None
+    max_budget: Money | None = None
+    soft_budget: Money | None = None
+    max_parallel_requests: PositiveInt32 | None = None
     # Longest key lifetime, a LiteLLM duration such as "90d".
-    duration: str | None = None
+    duration: DurationText | None = None
 
-    _money = field_validator("max_budget", "soft_budget")(_check_money)
     _duration = field_validator("duration")(_check_duration)
 
 
 class KeyLimitDefaults(KeyLimitMaximums):
     """Values applied when a key request leaves a limit unset."""
 
-    budget_duration: str | None = None
+    budget_duration: DurationText | None = None
 
     _budget_duration = field_validator("budget_duration")(_check_duration)
 
@@ -69,4 +65,9 @@ def first_inconsistency(settings: ApiKeySettings) -> tuple[str, str] | None:
         above = parse_duration(default) > parse_duration(maximum) if name == "duration" else default > maximum
         if above:
             return f"defaults.{name}", f"defaults.{name} ({default}) exceeds maximums.{name} ({maximum})"
+    # What a key asking for nothing gets (a default, else the maximum) must be a valid key.
+    soft = settings.defaults.soft_budget if settings.defaults.soft_budget is not None else settings.maximums.soft_budget
+    hard = settings.defaults.max_budget if settings.defaults.max_budget is not None else settings.maximums.max_budget
+    if soft is not None and hard is not None and soft > hard:
+        return "defaults.soft_budget", f"the default soft_budget ({soft}) exceeds the default max_budget ({hard})"
     return None

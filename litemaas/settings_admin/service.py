@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +19,40 @@ from litemaas.settings_admin.schemas import ApiKeySettings, first_inconsistency
 
 API_KEYS = "api_keys"
 
+log = structlog.get_logger("litemaas.settings_admin")
+
 
 async def get_api_key_settings(session: AsyncSession) -> ApiKeySettings:
     value = await session.scalar(select(AdminSetting.value).where(AdminSetting.name == API_KEYS))
-    return ApiKeySettings.model_validate(value) if value else ApiKeySettings()
+    return _stored_settings(value) if value else ApiKeySettings()
+
+
+def _stored_settings(value: dict[str, Any]) -> ApiKeySettings:
+    """The stored document; values an older release let in beyond today's bounds fall back to unset.
+
+    Refusing the whole document would fail every key creation, which is what the bounds prevent.
+    """
+    document = copy.deepcopy(value)
+    for _ in range(20):
+        try:
+            return ApiKeySettings.model_validate(document)
+        except ValidationError as exc:
+            for error in exc.errors():
+                _drop(document, [str(part) for part in error["loc"]])
+            log.warning("settings.api_keys.invalid_stored", fields=[".".join(map(str, e["loc"])) for e in exc.errors()])
+    return ApiKeySettings()
+
+
+def _drop(document: dict[str, Any], path: list[str]) -> None:
+    if not path:
+        return
+    parent: Any = document
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+    elif path:
+        document.pop(path[0], None)
 
 
 async def update_api_key_settings(session: AsyncSession, *, actor: Actor, settings: ApiKeySettings) -> ApiKeySettings:

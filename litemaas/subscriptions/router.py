@@ -12,6 +12,7 @@ from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
 from litemaas.auth.principal import Principal
 from litemaas.db import Session
+from litemaas.kit.bounds import utc_filter
 from litemaas.kit.pagination import Page, Pagination
 from litemaas.litellm_admin.dependencies import LiteLLMAdmin
 from litemaas.subscriptions import service
@@ -96,7 +97,9 @@ async def admin_queue(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page[SubscriptionOut]:
-    query = QueueFilter(status=status, model=model, user=user, since=since, until=until)
+    query = QueueFilter(
+        status=status, model=model, user=user, since=utc_filter(since, "since"), until=utc_filter(until, "until")
+    )
     items, total = await service.queue(session, query, limit=page.limit, offset=page.offset)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
