@@ -16,9 +16,10 @@ def proxy(ctx: typer.Context) -> None:
     """Run the LiteLLM proxy (with the offline Prisma engine when needed)."""
     if ctx.invoked_subcommand is not None:
         return
+    from litemaas.proxy_runtime.processes import exit_now
     from litemaas.proxy_runtime.supervisor import run_proxy
 
-    raise typer.Exit(run_proxy())
+    exit_now(run_proxy())
 
 
 @proxy_app.command("migrate")
@@ -60,9 +61,10 @@ def simulator(
 @app.command("up")
 def up() -> None:
     """Start the whole stack locally (embedded PostgreSQL when no database URL is set)."""
+    from litemaas.proxy_runtime.processes import exit_now
     from litemaas.proxy_runtime.stack import run_stack
 
-    raise typer.Exit(run_stack())
+    exit_now(run_stack())
 
 
 db_app = typer.Typer(help="The LiteMaaS database (migrations are never run implicitly).", no_args_is_help=True)
@@ -102,6 +104,9 @@ def serve(
     host: str | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_HOST."),
     port: int | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_PORT."),
     workers: int | None = typer.Option(None, help="Defaults to LITEMAAS_BACKEND_WORKERS."),
+    graceful_timeout: int | None = typer.Option(
+        None, help="Seconds open requests may take to finish on SIGTERM (default: no limit)."
+    ),
 ) -> None:
     """Run the LiteMaaS backend and portal (run `litemaas db upgrade` first)."""
     import uvicorn
@@ -122,6 +127,7 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_timeout,
     )
 
 

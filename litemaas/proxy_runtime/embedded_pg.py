@@ -9,6 +9,13 @@ process could otherwise connect as superuser. The password is generated once int
 ``<state>/pg_password`` (0600) and reused. A data directory made by an earlier version (which
 trusted every local connection) is upgraded on start: password set over the Unix socket with
 TCP off, ``trust`` replaced in ``pg_hba.conf``.
+
+The server is ``postgres`` itself, run as our child, not through ``pg_ctl``: ``pg_ctl`` detaches
+the server into its own session, where nothing supervises it and it outlives ``litemaas up``
+when that is killed. As a child it is stopped with bounded waits (fast shutdown, then immediate,
+then SIGKILL) and gets SIGQUIT from the kernel if its parent dies (``processes.die_with_parent``):
+an immediate shutdown that ends its backends at once and is crash-safe (the next start replays
+the WAL). A watchdog process would be one more process that can itself be killed.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import signal
 import stat
 import subprocess
 import time
@@ -26,10 +34,13 @@ import psycopg
 from psycopg import sql
 
 from litemaas.kit.crypto import stored_secret
+from litemaas.proxy_runtime.processes import die_with_parent, ensure_port_free, stop_children
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 AUTH_METHOD = "scram-sha-256"
+# Fast shutdown (SIGINT) gets this long, then immediate shutdown (SIGQUIT) 1 s, then SIGKILL.
+STOP_GRACE_S = 1.5
 _TRUST = re.compile(r"^(\s*(?:local|host\w*)\s.*?)\btrust\b", re.MULTILINE)
 
 
@@ -52,6 +63,7 @@ class EmbeddedPostgres:
         self.password_file = data_dir.parent / "pg_password"
         # True once start() has moved a data directory of an earlier version off trust.
         self.upgraded_from_trust = False
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def password(self) -> str:
@@ -68,6 +80,7 @@ class EmbeddedPostgres:
             text=True,
             timeout=timeout,
             check=False,
+            preexec_fn=die_with_parent(signal.SIGKILL),
         )
         if proc.returncode != 0:
             raise EmbeddedPostgresError(f"{args[0]} failed: {proc.stderr.strip()[-2000:]}")
@@ -134,26 +147,44 @@ class EmbeddedPostgres:
         finally:
             pwfile.unlink(missing_ok=True)
 
-    def _pg_ctl_start(self, listen: str) -> None:
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-c listen_addresses='{listen}' -p {self.port} -k {self.socket_dir}",
-            "-l",
-            str(self.log_path),
-            "start",
-        )
+    def _spawn(self, listen: str, timeout: float = 60) -> None:
+        """Run ``postgres`` as our child and wait until it reports itself ready in ``postmaster.pid``."""
+        argv = [str(self.bin / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
+        argv += ["-c", f"listen_addresses={listen}", "-k", str(self.socket_dir)]
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                argv,
+                user=self.user,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGQUIT),  # noqa: PLW1509 - see processes.die_with_parent
+            )
+        proc = self._proc
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                self._proc = None
+                tail = self.log_path.read_text(errors="replace")[-1500:]
+                raise EmbeddedPostgresError(f"PostgreSQL exited with code {proc.returncode} ({self.log_path}):\n{tail}")
+            try:
+                lines = pid_file.read_text().splitlines()
+            except FileNotFoundError:
+                lines = []
+            # Line 1 is the server's pid (a stale file names another), line 8 its status.
+            if len(lines) >= 8 and lines[0].strip() == str(proc.pid) and lines[7].strip() == "ready":
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedPostgresError(f"embedded PostgreSQL not ready after {timeout:.0f}s; see {self.log_path}")
+            time.sleep(0.05)
 
     def _upgrade_from_trust(self) -> None:
         """Give the superuser the password, with TCP off while trust still applies, then drop trust."""
-        if (self.data_dir / "postmaster.pid").exists():
-            self.stop()
-        self._pg_ctl_start(listen="")
+        self.stop()
+        self._spawn(listen="")
         try:
             with psycopg.connect(host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname="postgres") as conn:
                 conn.execute("SET password_encryption = 'scram-sha-256'")
@@ -185,19 +216,39 @@ class EmbeddedPostgres:
                 f"{self.data_dir} needs the password that was kept in {self.password_file}, which is missing; "
                 f"restore it, or remove {self.data_dir} to start with an empty database"
             )
-        if self.is_running():
+        if self._proc is not None and self._proc.poll() is None:
             return
-        self._pg_ctl_start(listen="127.0.0.1")
-        deadline = time.monotonic() + 30
-        while not self.is_running():
-            if time.monotonic() > deadline:
+        ensure_port_free("127.0.0.1", self.port, "embedded PostgreSQL", "LITEMAAS_EMBEDDED_PG_PORT")
+        self._spawn(listen="127.0.0.1")
+        try:
+            if not self.is_running():  # raises if the server refuses our password
                 raise EmbeddedPostgresError(f"embedded PostgreSQL did not accept connections; see {self.log_path}")
-            time.sleep(0.2)
+        except EmbeddedPostgresError:
+            self.stop()
+            raise
 
-    def stop(self) -> None:
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """Fast shutdown, immediate after ``grace`` s, SIGKILL 1 s later: never waits longer."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            self._stop_unsupervised()
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Still up: immediate shutdown. Its backends live in sessions of their own, so the server
+        # must end them itself; only then SIGKILL.
+        stop_children([proc], grace=1.0, first_signal=signal.SIGQUIT, whole_group=False)
+
+    def _stop_unsupervised(self) -> None:
+        """A server on this data directory that this object did not start (another instance's, or
+        one an earlier version left detached): ``pg_ctl`` stops it, within bounds."""
         if not (self.data_dir / "postmaster.pid").exists():
             return
         try:
-            self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-m", "fast", "stop", timeout=60)
-        except EmbeddedPostgresError:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "10", "-m", "fast", "stop", timeout=15)
+        except (EmbeddedPostgresError, subprocess.TimeoutExpired):
             pass

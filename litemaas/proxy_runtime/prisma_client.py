@@ -11,6 +11,7 @@ fetched at run time.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -32,13 +33,16 @@ class EngineSetupError(RuntimeError):
 
 
 def litellm_schema_path() -> Path:
-    import litellm
-
-    return Path(litellm.__file__).resolve().parent / "proxy" / "schema.prisma"
+    # Located, not imported: importing litellm costs seconds at start and again at exit, in a
+    # supervisor that only needs this file.
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or spec.origin is None:
+        raise EngineSetupError("litellm is not installed in this environment")
+    return Path(spec.origin).resolve().parent / "proxy" / "schema.prisma"
 
 
 def _prisma_package_dir() -> Path:
-    spec = __import__("importlib.util").util.find_spec("prisma")
+    spec = importlib.util.find_spec("prisma")
     if spec is None or spec.origin is None:
         raise EngineSetupError("prisma-client-py is not installed in this environment")
     return Path(spec.origin).resolve().parent

@@ -2,8 +2,9 @@
 
 Order matters and each step fails fast with a message an operator can act on:
 settings (master key, database URL) → PostgreSQL reachable → LiteLLM migrations → Prisma client
-→ rendered config → LiteLLM process (which starts the engine sidecar through prisma-client-py).
-The proxy runs in its own process group so stopping it stops its engine too.
+→ rendered config → free port → LiteLLM process (which starts the engine sidecar through
+prisma-client-py). LiteLLM runs in its own session and process group, so stopping it stops its
+engine too, and dies with this supervisor even when it is SIGKILLed (``processes``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ import yaml
 
 from litemaas.config import Settings, get_settings
 from litemaas.proxy_runtime import prisma_client
+from litemaas.proxy_runtime.processes import PortInUse, StopSignals, die_with_parent, ensure_port_free, stop_children
+
+# SIGTERM gives LiteLLM this long to flush and disconnect its engine, then its group is SIGKILLed.
+# Below `litemaas up`'s grace for this supervisor, so the supervisor always finishes the stop itself.
+LITELLM_STOP_GRACE_S = 2.0
 
 
 class ProxyConfigError(RuntimeError):
@@ -141,34 +147,38 @@ def build_launch(
 
 
 def start(launch: ProxyLaunch, *, log_path: Path | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start LiteLLM in a new process group (it and its engine sidecar stop together)."""
-    out: Any = open(log_path, "ab") if log_path else None  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(
-        launch.argv,
-        env=launch.env,
-        cwd=str(cwd or launch.config_path.parent),
-        stdout=out,
-        stderr=subprocess.STDOUT if out else None,
-        start_new_session=True,
-    )
+    """Start LiteLLM in a new session and process group (it and its engine sidecar stop together).
 
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
-    """SIGTERM the proxy's process group, then SIGKILL what is left after ``timeout``."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
+    LiteLLM is SIGKILLed by the kernel if this process dies: a SIGTERM would start a graceful
+    shutdown that nobody supervises any more and that waits for open requests without limit.
+    Its engine sidecar leaves by itself within a second of losing its parent (engine/server.mjs).
+    """
+    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below, the child keeps its copy
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group (engine, workers)
-    except (ProcessLookupError, PermissionError):
-        pass
-    return proc.wait()
+        return subprocess.Popen(
+            launch.argv,
+            env=launch.env,
+            cwd=str(cwd or launch.config_path.parent),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGKILL),  # noqa: PLW1509 - see processes.die_with_parent
+        )
+    finally:
+        if out is not None:
+            out.close()
+
+
+def stop(
+    proc: subprocess.Popen[bytes], timeout: float = LITELLM_STOP_GRACE_S, signals: StopSignals | None = None
+) -> int:
+    """SIGTERM LiteLLM, SIGKILL its process group after ``timeout`` (engine, workers), reap; never blocks longer.
+
+    Only LiteLLM itself gets the SIGTERM: on shutdown it flushes through its engine and then stops
+    it, which a SIGTERM to the whole group would pre-empt.
+    """
+    stop_children([proc], grace=timeout, signals=signals, whole_group=False)
+    return proc.returncode if proc.returncode is not None else -signal.SIGKILL
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 180.0) -> float:
@@ -201,23 +211,26 @@ def run_proxy(*, migrate: bool = True) -> int:
     settings = get_settings()
     try:
         check_master_key(settings)
+        ensure_port_free(settings.proxy_host, settings.proxy_port, "LiteLLM proxy", "LITEMAAS_PROXY_PORT")
         check_database(settings.litellm_database_url)
         prepare(settings, migrate=migrate)
         launch = build_launch(settings)
-    except (ProxyConfigError, prisma_client.EngineSetupError) as exc:
+        # Again just before the start: a LiteLLM that cannot bind would not fail at once, and a
+        # readiness probe would then be answered by whatever holds the port.
+        ensure_port_free(settings.proxy_host, settings.proxy_port, "LiteLLM proxy", "LITEMAAS_PROXY_PORT")
+    except (ProxyConfigError, prisma_client.EngineSetupError, PortInUse) as exc:
         print(f"litemaas proxy: {exc}", file=sys.stderr)
         return 2
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    proc = start(launch, cwd=settings.state_dir)
-    stopping = False
-
-    def _forward(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        stop(proc)
-
-    signal.signal(signal.SIGINT, _forward)
-    signal.signal(signal.SIGTERM, _forward)
-    code = proc.wait()
-    stop(proc)
-    return 0 if stopping else code
+    with StopSignals() as signals:
+        proc = start(launch, cwd=settings.state_dir)
+        while proc.poll() is None and not signals.requested:
+            signals.wait(1.0)
+        started = time.monotonic()
+        if signals.requested:
+            print("litemaas proxy: stopping LiteLLM ...", file=sys.stderr, flush=True)
+        code = stop(proc, signals=signals)
+        if signals.requested:
+            how = "killed: requests still open" if code == -signal.SIGKILL else "stopped"
+            print(f"litemaas proxy: {how} after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+        return 0 if signals.requested else code

@@ -694,4 +694,6 @@ def run(
         port=port,
         log_level="warning",
         access_log=False,
+        # A stand-in for model servers: on SIGTERM, open streams get 1 s, not an unbounded wait.
+        timeout_graceful_shutdown=1,
     )
