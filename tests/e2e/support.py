@@ -71,7 +71,9 @@ class CuttableTransport(httpx.AsyncBaseTransport):
         self._after: tuple[str, int] | None = None
         self._failures: int | None = None
         self._lose: str | None = None
+        # ``calls``: requests that reached LiteLLM; ``attempts``: every request, cut ones too.
         self.calls: list[str] = []
+        self.attempts: list[str] = []
 
     def cut(self) -> None:
         self.down = True
@@ -91,12 +93,12 @@ class CuttableTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        self.attempts.append(f"{request.method} {path}")
         if self.down:
             if self._failures is not None:
                 self._failures -= 1
                 self.down = self._failures > 0
             raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
-        self.calls.append(f"{request.method} {path}")
         if self._after is not None and self._after[0] in path:
             fragment, remaining = self._after
             if remaining <= 0:
@@ -106,6 +108,7 @@ class CuttableTransport(httpx.AsyncBaseTransport):
                 self.down = self._failures is None or self._failures > 0
                 raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
             self._after = (fragment, remaining - 1)
+        self.calls.append(f"{request.method} {path}")
         response = await self._inner.handle_async_request(request)
         if self._lose is not None and self._lose in path:
             self._lose = None
