@@ -325,7 +325,14 @@ async def _generate(litellm: LiteLLMAdminClient, request: GenerateKeyRequest, ke
     except LiteLLMRejected as exc:
         alias_taken = bool(request.key_alias) and "alias" in exc.message.lower() and "exist" in exc.message.lower()
         # A leftover of ours (e.g. from a crashed create) holds the alias: clear it and retry once.
-        if alias_taken and await _clear_orphan_alias(litellm, request.user_id, str(request.key_alias), key.id):
+        try:
+            cleared = alias_taken and await _clear_orphan_alias(
+                litellm, request.user_id, str(request.key_alias), key.id
+            )
+        except LiteLLMUnavailable as unavailable:
+            # LiteLLM went away while clearing: "try again" is the answer, not "refused".
+            raise upstream_error(unavailable) from unavailable
+        if cleared:
             try:
                 return await litellm.generate_key(request)
             except LiteLLMError as retry_exc:
@@ -337,7 +344,7 @@ async def _generate(litellm: LiteLLMAdminClient, request: GenerateKeyRequest, ke
 async def _clear_orphan_alias(litellm: LiteLLMAdminClient, user_id: str, alias: str, key_id: uuid.UUID) -> bool:
     try:
         holders = [k for k in await litellm.list_user_keys(user_id) if k.key_alias == alias]
-    except LiteLLMError:
+    except LiteLLMRejected:
         return False
     # Only keys tagged as ours and for this very user; the caller holds the user's key lock,
     # and this alias is free among the user's active keys (our unique index said so).
@@ -346,7 +353,7 @@ async def _clear_orphan_alias(litellm: LiteLLMAdminClient, user_id: str, alias: 
         return False
     try:
         await litellm.delete_keys([k.token for k in ours if k.token])
-    except LiteLLMError:
+    except LiteLLMRejected:
         return False
     log.warning("api_key.create.orphan_alias_cleared", key_id=str(key_id), count=len(ours))
     return True
@@ -507,6 +514,9 @@ async def rotate_key(
     if key.status != "active":
         raise Conflict("a revoked key cannot be rotated")
     owner = await _owner(session, key.user_id)
+    if not owner.is_active:
+        # The successor would be a fresh, unblocked key for someone whose keys are blocked.
+        raise Conflict("the user is deactivated")
     effective = (await repository.effective_model_names(session, [key.id]))[key.id]
     old_hash = key.token_hash
     secret = _new_secret()

@@ -9,7 +9,8 @@ Repairs, for keys LiteMaaS manages (tagged ``managed_by=litemaas`` in LiteLLM me
   display alias, limits, or blocked state (blocked exactly when the owner is deactivated)
   → LiteLLM updated to match us;
 - catalog vs LiteLLM models → catalog sync (new models added, vanished ones ended);
-- users whose LiteLLM user could not be created at login → created.
+- users whose LiteLLM user could not be created at login → created;
+- per-user limits set here (budget, TPM, RPM) that LiteLLM holds otherwise → pushed again.
 
 Keys nobody tagged as ours are never touched. A first pass finds candidates without locks;
 each user's repairs then run in their own transaction under that user's key lock, after
@@ -43,9 +44,13 @@ from litemaas.litellm_admin import (
     KeyInfo,
     LiteLLMAdminClient,
     LiteLLMError,
+    LiteLLMUnavailable,
+    UserInfo,
+    UserLimits,
 )
 from litemaas.models.api_key import ApiKey
 from litemaas.models.user import User
+from litemaas.models.user_limit import UserLimit
 from litemaas.models_catalog import lifecycle
 
 log = structlog.get_logger("litemaas.jobs.reconcile")
@@ -286,6 +291,74 @@ async def _sync_users(
         await session.commit()
 
 
+_USER_LIMIT_FIELDS = tuple(UserLimits.model_fields)
+
+
+def _user_limit_drift(row: UserLimit, info: UserInfo) -> dict[str, Any]:
+    drift: dict[str, Any] = {}
+    for name in _USER_LIMIT_FIELDS:
+        ours, theirs = getattr(row, name), getattr(info, name)
+        if isinstance(ours, float) and isinstance(theirs, (int, float)):
+            same = abs(ours - float(theirs)) < 1e-9
+        else:
+            same = ours == theirs
+        if not same:
+            drift[name] = ours
+    return drift
+
+
+async def _sync_user_limits(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    litellm: LiteLLMAdminClient,
+    actor: Actor,
+    report: ReconcileReport,
+) -> None:
+    """Per-user limits: an update LiteLLM applied while our transaction rolled back is undone.
+
+    Each user is re-read under that user's key lock (set_user_limits holds it too), so a
+    change in flight is never taken for drift.
+    """
+    async with sessionmaker() as session:
+        candidates = (
+            await session.execute(
+                select(UserLimit.user_id, User.username)
+                .join(User, User.id == UserLimit.user_id)
+                .where(User.litellm_synced_at.is_not(None))
+            )
+        ).all()
+    for user_id, username in candidates:
+        async with sessionmaker() as session:
+            try:
+                await keys_repository.lock_user_keys(session, user_id)
+                row = await keys_repository.user_limit(session, user_id)
+                if row is None:
+                    continue
+                drift = _user_limit_drift(row, await litellm.user_info(str(user_id)))
+                if not drift:
+                    continue
+                change = Change("user.limits_in_litellm", username, ", ".join(f"{n} → {v}" for n, v in drift.items()))
+                report.changes.append(change)
+                if report.dry_run:
+                    continue
+                wanted = UserLimits(**{name: getattr(row, name) for name in _USER_LIMIT_FIELDS})
+                await litellm.update_user_limits(str(user_id), wanted)
+                change.applied = True
+                await audit.record(
+                    session,
+                    actor=actor,
+                    action="reconcile.user_limits.update",
+                    target_type="user",
+                    target_id=user_id,
+                    after=wanted.model_dump(),
+                )
+                await session.commit()
+            except LiteLLMError as exc:
+                await session.rollback()
+                report.errors.append(f"user {username} limits: {exc.message}")
+                if isinstance(exc, LiteLLMUnavailable):
+                    return  # the rest would only wait for the same outage
+
+
 async def reconcile(
     sessionmaker: async_sessionmaker[AsyncSession],
     litellm: LiteLLMAdminClient,
@@ -298,6 +371,7 @@ async def reconcile(
     if include_models:
         await _sync_models(sessionmaker, litellm, actor, report)
     await _sync_users(sessionmaker, litellm, report)
+    await _sync_user_limits(sessionmaker, litellm, actor, report)
     try:
         all_keys = [key async for key in litellm.iter_keys()]
     except LiteLLMError as exc:

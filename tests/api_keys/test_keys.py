@@ -12,6 +12,7 @@ import openai
 import pytest
 import pytest_asyncio
 
+from litemaas.litellm_admin import GenerateKeyRequest
 from tests.e2e.support import CHAT, CHAT_2, CHAT_3, EMBED, api, chat, db_dump, db_rows, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
@@ -440,8 +441,211 @@ async def test_no_secret_in_audit_or_logs(
             assert secret not in body
 
 
-async def test_deactivated_owner_cannot_get_keys(login: Any) -> None:
+async def test_deactivated_owner_cannot_get_keys(
+    login: Any, admin: Any, litellm_stack: Any, litellm_admin: Any, backend_database_url: str
+) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    key = await user.create_key([CHAT], alias="before")
+    assert (await chat(sdk(litellm_stack, key["key"]))).choices
+    await admin.call("PUT", f"/admin/users/{me['user_id']}/active", 200, json={"is_active": False})
+
+    # Not through their own session (it is dead), nor through an admin acting for them.
+    await user.call("POST", "/keys", 401, json={"alias": "mine", "models": [CHAT]})
+    await user.call("POST", f"/keys/{key['id']}/rotate", 401)
+    issued = await admin.call("POST", f"/admin/users/{me['user_id']}/keys", 409, json={"alias": "x", "models": [CHAT]})
+    assert issued.json()["error"] == "conflict"
+    rotated = await admin.call("POST", f"/admin/keys/{key['id']}/rotate", 409)
+    assert rotated.json()["error"] == "conflict"
+
+    # Nothing new exists on either side, and the key they had does not work.
+    rows = db_rows(backend_database_url, "SELECT alias, token_hash FROM api_keys WHERE user_id = %s", me["user_id"])
+    assert rows == [("before", token_hash(key["key"]))]
+    live = await litellm_admin.list_user_keys(me["user_id"])
+    assert [(k.token, k.blocked) for k in live] == [(token_hash(key["key"]), True)]
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        await chat(sdk(litellm_stack, key["key"]))
+
+
+# --------------------------------------------------------------------------- outages at exact points
+
+
+async def test_revoke_with_the_delete_answer_lost_is_revoked_on_both_sides(
+    login: Any, litellm_stack: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
     user = await _subscribed_user(login)
     key = await user.create_key([CHAT])
-    assert key["status"] == "active"
-    assert uuid.UUID(key["id"])
+    hashed = token_hash(key["key"])
+    transport.lose_response_of("/key/delete")
+    transport.calls.clear()
+    revoked = (await user.call("POST", f"/keys/{key['id']}/revoke", 200)).json()
+    # LiteLLM deleted the key but the answer was lost; the retry found it gone.
+    assert transport.calls.count("POST /key/delete") == 2
+    assert revoked["status"] == "revoked"
+    assert db_rows(backend_database_url, "SELECT status FROM api_keys WHERE id = %s", key["id"]) == [("revoked",)]
+    assert not await litellm_admin.key_exists(hashed)
+    with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+        await chat(sdk(litellm_stack, key["key"]))
+
+
+async def test_rotation_cut_at_the_alias_step_works_and_reconcile_sets_the_alias(
+    login: Any, admin: Any, litellm_stack: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    key = await user.create_key([CHAT], alias="moving", rpm_limit=40)
+    # Successor created and old key deleted; LiteLLM stops before the alias moves over.
+    transport.cut_after("/key/update", times=0)
+    rotated = (await user.call("POST", f"/keys/{key['id']}/rotate", 200)).json()
+    transport.restore()
+    new_hash = token_hash(rotated["key"])
+
+    rows = db_rows(backend_database_url, "SELECT token_hash, last4 FROM api_keys WHERE id = %s", key["id"])
+    assert rows == [(new_hash, rotated["key"][-4:])]
+    (live,) = await litellm_admin.list_user_keys(me["user_id"])
+    assert live.token == new_hash and live.key_alias is None
+    assert (live.models, live.rpm_limit, live.metadata["litemaas_key_id"]) == ([CHAT], 40, key["id"])
+    assert (await chat(sdk(litellm_stack, rotated["key"]))).choices
+    with pytest.raises(openai.AuthenticationError):
+        await chat(sdk(litellm_stack, key["key"]))
+
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    fixed = [c for c in report["changes"] if key["id"] in c["target"]]
+    assert [(c["kind"], c["applied"]) for c in fixed] == [("key.update_in_litellm", True)]
+    assert (await litellm_admin.key_info(new_hash)).key_alias == f"{me['username']}/moving"
+    again = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert not [c for c in again["changes"] if key["id"] in c["target"]]
+
+
+async def _orphan_holding_alias(litellm_admin: Any, me: dict[str, Any], alias: str) -> str:
+    """A key of ours in LiteLLM that LiteMaaS does not know (a create that died half-way)."""
+    secret = "sk-" + uuid.uuid4().hex + uuid.uuid4().hex
+    await litellm_admin.generate_key(
+        GenerateKeyRequest(
+            key=secret,
+            user_id=me["user_id"],
+            models=[CHAT],
+            key_alias=f"{me['username']}/{alias}",
+            metadata={
+                "managed_by": "litemaas",
+                "litemaas_key_id": str(uuid.uuid4()),
+                "litemaas_user_id": me["user_id"],
+            },
+        )
+    )
+    return token_hash(secret)
+
+
+async def test_create_clears_an_orphan_holding_the_alias(login: Any, litellm_admin: Any) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    orphan = await _orphan_holding_alias(litellm_admin, me, "taken")
+    created = await user.create_key([CHAT], alias="taken")
+    assert [k.token for k in await litellm_admin.list_user_keys(me["user_id"])] == [token_hash(created["key"])]
+    assert not await litellm_admin.key_exists(orphan)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(("/key/list", 0), id="listing-the-holders"),
+        pytest.param(("/key/delete", 0), id="deleting-the-orphan"),
+        pytest.param(("/key/generate", 1), id="creating-again"),
+    ],
+)
+async def test_outage_while_clearing_an_orphan_alias_leaves_what_reconcile_repairs(
+    login: Any,
+    admin: Any,
+    litellm_stack: Any,
+    litellm_admin: Any,
+    transport: Any,
+    backend_database_url: str,
+    cut: tuple[str, int],
+) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    orphan = await _orphan_holding_alias(litellm_admin, me, "taken")
+    transport.cut_after(*cut)
+    failed = await user.call("POST", "/keys", json={"alias": "taken", "models": [CHAT]})
+    transport.restore()
+    # LiteLLM could not answer: "try again shortly", not "LiteLLM refused" (the alias error).
+    assert (failed.status_code, failed.json()["error"]) == (503, "upstream_unavailable"), failed.text
+
+    # No row here; in LiteLLM at most the orphan (never a key nobody was told about).
+    assert db_rows(backend_database_url, "SELECT id FROM api_keys WHERE user_id = %s", me["user_id"]) == []
+    left = {k.token for k in await litellm_admin.list_user_keys(me["user_id"])}
+    assert left <= {orphan}
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert not [e for e in report["errors"] if me["user_id"] in e]
+    assert await litellm_admin.list_user_keys(me["user_id"]) == []
+    created = await user.create_key([CHAT], alias="taken")
+    assert (await chat(sdk(litellm_stack, created["key"]))).choices
+
+
+async def test_lost_answer_while_creating_again_after_clearing_leaves_nothing(
+    login: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    await _orphan_holding_alias(litellm_admin, me, "taken")
+    # The first /key/generate is refused (alias taken); the answer to the second is lost.
+    transport.lose_response_of("/key/generate", skip=1)
+    await user.call("POST", "/keys", 503, json={"alias": "taken", "models": [CHAT]})
+    assert db_rows(backend_database_url, "SELECT id FROM api_keys WHERE user_id = %s", me["user_id"]) == []
+    assert await litellm_admin.list_user_keys(me["user_id"]) == []
+
+
+async def test_user_limits_under_an_outage_change_on_neither_side(
+    login: Any, admin: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    user = await _subscribed_user(login)
+    uid = (await user.me())["user_id"]
+    path = f"/admin/users/{uid}/limits"
+    await admin.call("PUT", path, 200, json={"max_budget": 5.0, "rpm_limit": 10, "budget_duration": "30d"})
+    limits = "SELECT max_budget, budget_duration, tpm_limit, rpm_limit FROM user_limits WHERE user_id = %s"
+    baseline = db_rows(backend_database_url, limits, uid)
+    assert baseline == [(5.0, "30d", None, 10)]
+
+    transport.cut()
+    down = await admin.call("PUT", path, 503, json={"max_budget": 50.0, "rpm_limit": 99, "tpm_limit": 1000})
+    transport.restore()
+    assert down.json()["error"] == "upstream_unavailable"
+    assert db_rows(backend_database_url, limits, uid) == baseline
+    info = await litellm_admin.user_info(uid)
+    assert (info.max_budget, info.budget_duration, info.tpm_limit, info.rpm_limit) == (5.0, "30d", None, 10)
+
+    # A lost answer is retried (the update is absolute): both sides end with the new limits.
+    transport.lose_response_of("/user/update")
+    await admin.call("PUT", path, 200, json={"max_budget": 50.0, "rpm_limit": 99, "tpm_limit": 1000})
+    assert db_rows(backend_database_url, limits, uid) == [(50.0, None, 1000, 99)]
+    info = await litellm_admin.user_info(uid)
+    assert (info.max_budget, info.budget_duration, info.tpm_limit, info.rpm_limit) == (50.0, None, 1000, 99)
+
+
+async def test_user_limits_answer_lost_then_outage_is_repaired_by_reconcile(
+    login: Any, admin: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    user = await _subscribed_user(login)
+    me = await user.me()
+    uid = me["user_id"]
+    path = f"/admin/users/{uid}/limits"
+    await admin.call("PUT", path, 200, json={"max_budget": 5.0, "rpm_limit": 10, "budget_duration": "30d"})
+    limits = "SELECT max_budget, budget_duration, tpm_limit, rpm_limit FROM user_limits WHERE user_id = %s"
+    baseline = db_rows(backend_database_url, limits, uid)
+
+    # LiteLLM applies the update but the answer is lost, and the retry finds it gone.
+    transport.lose_response_of("/user/update")
+    transport.cut_after("/user/update", times=1)
+    await admin.call("PUT", path, 503, json={"max_budget": 50.0, "rpm_limit": 99, "tpm_limit": 1000})
+    transport.restore()
+    assert db_rows(backend_database_url, limits, uid) == baseline
+    info = await litellm_admin.user_info(uid)
+    assert (info.max_budget, info.budget_duration, info.tpm_limit, info.rpm_limit) == (50.0, None, 1000, 99)
+
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    fixed = [c for c in report["changes"] if c["target"] == me["username"]]
+    assert [(c["kind"], c["applied"]) for c in fixed] == [("user.limits_in_litellm", True)]
+    info = await litellm_admin.user_info(uid)
+    assert (info.max_budget, info.budget_duration, info.tpm_limit, info.rpm_limit) == (5.0, "30d", None, 10)
+    again = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert not [c for c in again["changes"] if c["target"] == me["username"]]

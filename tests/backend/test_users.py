@@ -1,26 +1,66 @@
-"""First login creates the user once (even concurrently) and provisions it in LiteLLM."""
+"""First login creates the user once (even concurrently) and provisions it in LiteLLM.
+
+The LiteLLM side is the session's real proxy (``litellm_stack``), reached through a
+``CuttableTransport`` so a test can take it away at login time.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
+import openai
 import pytest
+import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from litemaas.db import Session, session_scope
+from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.models.user import User
 from tests.backend.backend_support import asgi_client, dev_login, unique
+from tests.e2e.support import CHAT, CuttableTransport, chat, make_stack_app, sdk, token_hash
 
 
-class RecordingProvisioner:
-    def __init__(self, fail: bool = False) -> None:
-        self.calls: list[str] = []
-        self.fail = fail
+@dataclass
+class Stack:
+    app: FastAPI
+    transport: CuttableTransport
+    litellm: LiteLLMAdminClient
+    proxy: Any  # tests.conftest.LiteLLMStack
 
-    async def ensure_user(self, user: User) -> None:
-        self.calls.append(user.username)
-        if self.fail:
-            raise ConnectionError("LiteLLM is down")
+    def litellm_users(self, user_id: str) -> list[tuple[Any, ...]]:
+        """The user's rows in LiteLLM's own database."""
+        with self.proxy.db() as conn:
+            return list(
+                conn.execute(
+                    'SELECT user_id, user_alias FROM "LiteLLM_UserTable" WHERE user_id = %s', (user_id,)
+                ).fetchall()
+            )
+
+
+@pytest_asyncio.fixture
+async def stack(make_app: Any, settings: Any, litellm_stack: Any) -> AsyncIterator[Stack]:
+    """The app wired to the real LiteLLM proxy (users provisioned there at login)."""
+    transport = CuttableTransport()
+    client = LiteLLMAdminClient(
+        litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=1, retry_backoff=0.05
+    )
+    try:
+        async with make_stack_app(make_app, settings, litellm_stack, client) as app:
+            yield Stack(app=app, transport=transport, litellm=client, proxy=litellm_stack)
+    finally:
+        await client.aclose()
+        await transport.aclose()
+
+
+async def _synced_at(app: FastAPI, username: str) -> Any:
+    async with app.state.sessionmaker() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return user.litellm_synced_at
 
 
 async def test_concurrent_first_logins_create_one_user(app):
@@ -37,29 +77,39 @@ async def test_concurrent_first_logins_create_one_user(app):
     assert count == 1
 
 
-async def test_first_login_provisions_the_litellm_user_once(make_app):
-    provisioner = RecordingProvisioner()
-    async with make_app(user_provisioner=provisioner) as app:
-        username = unique("new")
-        for _ in range(2):
-            async with asgi_client(app) as c:
-                await dev_login(c, username)
-        assert provisioner.calls == [username]
+async def test_first_login_provisions_the_litellm_user_once(stack: Stack) -> None:
+    username = unique("new")
+    user_ids = set()
+    for _ in range(2):
+        async with asgi_client(stack.app) as c:
+            await dev_login(c, username)
+            user_ids.add((await c.get("/api/v1/auth/me")).json()["user_id"])
+    (user_id,) = user_ids
+    assert stack.transport.calls.count("POST /user/new") == 1
+    assert stack.litellm_users(user_id) == [(user_id, username)]
+    info = await stack.litellm.user_info(user_id)
+    assert info.metadata["managed_by"] == "litemaas" and info.user_role == "internal_user"
+    assert await _synced_at(stack.app, username) is not None
 
 
-async def test_litellm_down_does_not_block_login_and_is_retried(make_app):
+async def test_litellm_down_does_not_block_login_and_is_retried(stack: Stack) -> None:
     username = unique("retry")
-    failing = RecordingProvisioner(fail=True)
-    async with make_app(user_provisioner=failing) as app, asgi_client(app) as c:
+    stack.transport.cut()
+    async with asgi_client(stack.app) as c:
         await dev_login(c, username)
-        assert (await c.get("/api/v1/auth/me")).status_code == 200
-        async with app.state.sessionmaker() as session:
-            user = await session.scalar(select(User).where(User.username == username))
-            assert user is not None and user.litellm_synced_at is None
-    working = RecordingProvisioner()
-    async with make_app(user_provisioner=working) as app, asgi_client(app) as c:
+        me = await c.get("/api/v1/auth/me")
+    stack.transport.restore()
+    assert me.status_code == 200
+    user_id = me.json()["user_id"]
+    assert await _synced_at(stack.app, username) is None
+    assert stack.litellm_users(user_id) == []
+
+    stack.transport.calls.clear()
+    async with asgi_client(stack.app) as c:
         await dev_login(c, username)
-        assert working.calls == [username]
+    assert stack.transport.calls.count("POST /user/new") == 1
+    assert stack.litellm_users(user_id) == [(user_id, username)]
+    assert await _synced_at(stack.app, username) is not None
 
 
 def test_request_session_commits_before_the_response_is_sent():
@@ -81,18 +131,44 @@ async def test_username_owned_by_another_identity_is_refused(app, idp_settings, 
         assert (await b.get("/api/v1/auth/me")).status_code == 401
 
 
-async def test_deactivation_goes_through_the_key_blocking_hook(make_app):
-    """With LiteLLM configured, deactivation blocks the user's keys (here: none) and records it."""
-    async with make_app(litellm_admin=object()) as app, asgi_client(app) as admin, asgi_client(app) as target:
+async def test_deactivation_goes_through_the_key_blocking_hook(stack: Stack) -> None:
+    """Deactivation blocks the user's live keys at the proxy; reactivation unblocks them."""
+    async with asgi_client(stack.app) as admin, asgi_client(stack.app) as target:
         await dev_login(admin, unique("admin"), "admin")
+        assert (await admin.post("/api/v1/admin/models/sync")).status_code == 200
         await dev_login(target, unique("leaver"))
         target_id = (await target.get("/api/v1/auth/me")).json()["user_id"]
+        assert (await target.post("/api/v1/subscriptions", json={"model": CHAT})).status_code == 201
+        keys = []
+        for alias in ("laptop", "ci", "old"):
+            created = await target.post("/api/v1/keys", json={"alias": alias, "models": [CHAT]})
+            assert created.status_code == 201, created.text
+            keys.append(created.json())
+        revoked = await target.post(f"/api/v1/keys/{keys[2]['id']}/revoke")
+        assert revoked.status_code == 200, revoked.text
+        live = keys[:2]
+        for key in live:
+            assert (await chat(sdk(stack.proxy, key["key"]))).choices
+
         r = await admin.put(f"/api/v1/admin/users/{target_id}/active", json={"is_active": False})
         assert r.status_code == 200, r.text
+        for key in live:
+            with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+                await chat(sdk(stack.proxy, key["key"]))
+            assert (await stack.litellm.key_info(token_hash(key["key"]))).blocked is True
         audit = (
             await admin.get("/api/v1/admin/audit", params={"target_id": target_id, "action": "user.deactivate"})
         ).json()
-        assert audit["items"][0]["after"]["litellm_keys_blocked"] == 0
+        assert audit["items"][0]["after"]["litellm_keys_blocked"] == len(live)
+
+        r = await admin.put(f"/api/v1/admin/users/{target_id}/active", json={"is_active": True})
+        assert r.status_code == 200, r.text
+        for key in live:
+            assert (await chat(sdk(stack.proxy, key["key"]))).choices
+        audit = (
+            await admin.get("/api/v1/admin/audit", params={"target_id": target_id, "action": "user.activate"})
+        ).json()
+        assert audit["items"][0]["after"]["litellm_keys_unblocked"] == len(live)
 
 
 async def test_failed_key_blocking_leaves_the_user_unchanged(app):

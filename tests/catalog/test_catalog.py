@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.support import CHAT, CODE, DOCLING, EMBED, GUARD, api, chat, new_model, sdk, token_hash
+from tests.e2e.support import CHAT, CODE, DOCLING, EMBED, GUARD, api, chat, db_rows, new_model, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 
@@ -224,3 +224,56 @@ async def test_model_changes_are_audited(login: Any, litellm_stack: Any) -> None
     items = events["items"] if isinstance(events, dict) else events
     actions = {e["action"] for e in items if e.get("target_id") and e["after"] and e["after"].get("name") == name}
     assert {"model.create", "model.update", "model.delete"} <= actions
+
+
+def _model_body(litellm_stack: Any, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "litellm_params": {
+            "model": "hosted_vllm/ibm-granite/granite-3.2-8b-instruct",
+            "api_base": f"{litellm_stack.simulator_url}/v1",
+        },
+        "display_name": f"Outage {name}",
+        "capabilities": ["chat"],
+        "restricted": True,
+    }
+
+
+async def test_model_create_under_an_outage_leaves_no_half_model(
+    login: Any, litellm_stack: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    admin = api(await login(role="admin"))
+    name = f"test-outage-{uuid.uuid4().hex[:8]}"
+    transport.cut()
+    down = await admin.call("POST", "/admin/models", 503, json=_model_body(litellm_stack, name))
+    transport.restore()
+    assert down.json()["error"] == "upstream_unavailable"
+    assert db_rows(backend_database_url, "SELECT id FROM catalog_models WHERE name = %s", name) == []
+    assert name not in {d.model_name for d in await litellm_admin.model_info()}
+
+
+async def test_model_create_with_the_answer_lost_is_adopted_by_reconcile_still_restricted(
+    login: Any, litellm_stack: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    admin = api(await login(role="admin"))
+    name = f"test-lost-{uuid.uuid4().hex[:8]}"
+    body = _model_body(litellm_stack, name)
+    # LiteLLM creates the deployment; its answer never arrives, so nothing is recorded here.
+    transport.lose_response_of("/model/new")
+    await admin.call("POST", "/admin/models", 503, json=body)
+    assert db_rows(backend_database_url, "SELECT id FROM catalog_models WHERE name = %s", name) == []
+    assert name in {d.model_name for d in await litellm_admin.model_info()}
+    # Creating it again is refused (LiteLLM serves the name), so the repair is reconcile's.
+    await admin.call("POST", "/admin/models", 409, json=body)
+
+    report = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert ("model.added", name, True) in {(c["kind"], c["target"], c["applied"]) for c in report["changes"]}
+    rows = db_rows(
+        backend_database_url,
+        "SELECT restricted, display_name, capabilities, deleted_at FROM catalog_models WHERE name = %s",
+        name,
+    )
+    assert rows == [(True, f"Outage {name}", ["chat"], None)]
+    # The restriction LiteLLM recorded holds: subscribing waits for an approval.
+    user = api(await login())
+    assert (await user.subscribe(name))["status"] == "pending"

@@ -71,7 +71,10 @@ class CuttableTransport(httpx.AsyncBaseTransport):
         self._after: tuple[str, int] | None = None
         self._failures: int | None = None
         self._lose: str | None = None
+        self._lose_skip = 0
+        # ``calls``: requests that reached LiteLLM; ``attempts``: every request, cut ones too.
         self.calls: list[str] = []
+        self.attempts: list[str] = []
 
     def cut(self) -> None:
         self.down = True
@@ -85,18 +88,19 @@ class CuttableTransport(httpx.AsyncBaseTransport):
         self._after = (path_fragment, times)
         self._failures = failures
 
-    def lose_response_of(self, path_fragment: str) -> None:
-        """The next matching request reaches LiteLLM, but its answer is lost on the way back."""
+    def lose_response_of(self, path_fragment: str, *, skip: int = 0) -> None:
+        """The next matching request (after ``skip`` answered ones) reaches LiteLLM, but its answer is lost."""
         self._lose = path_fragment
+        self._lose_skip = skip
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        self.attempts.append(f"{request.method} {path}")
         if self.down:
             if self._failures is not None:
                 self._failures -= 1
                 self.down = self._failures > 0
             raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
-        self.calls.append(f"{request.method} {path}")
         if self._after is not None and self._after[0] in path:
             fragment, remaining = self._after
             if remaining <= 0:
@@ -106,8 +110,11 @@ class CuttableTransport(httpx.AsyncBaseTransport):
                 self.down = self._failures is None or self._failures > 0
                 raise httpx.ConnectError("LiteLLM stopped (test)", request=request)
             self._after = (fragment, remaining - 1)
+        self.calls.append(f"{request.method} {path}")
         response = await self._inner.handle_async_request(request)
-        if self._lose is not None and self._lose in path:
+        if self._lose is not None and self._lose in path and self._lose_skip > 0:
+            self._lose_skip -= 1
+        elif self._lose is not None and self._lose in path:
             self._lose = None
             await response.aread()
             await response.aclose()

@@ -123,12 +123,66 @@ async def test_reconcile_needs_the_operations_permission(login: Any) -> None:
         await who.call("POST", "/admin/reconcile", 403)
 
 
-async def test_reconcile_with_litellm_down_changes_nothing(login: Any, transport: Any) -> None:
+# Everything reconcile may change here, read straight from the databases (not from its report).
+_OURS = {
+    "api_keys": "SELECT id, status, token_hash, revoked_at, revoked_reason, alias, rpm_limit FROM api_keys",
+    "api_key_tokens": "SELECT * FROM api_key_tokens",
+    "api_key_models": "SELECT * FROM api_key_models",
+    "subscriptions": "SELECT id, status, updated_at FROM subscriptions",
+    "catalog_models": "SELECT id, name, deleted_at, available, litellm_model_ids FROM catalog_models",
+    "users": "SELECT id, is_active, litellm_synced_at FROM users",
+    "repairs audited": "SELECT id FROM audit_events WHERE action LIKE 'reconcile.%%' OR action IN "
+    "('model.sync', 'api_key.revoke', 'subscription.end')",
+}
+_THEIRS = {
+    "keys": 'SELECT token, user_id, models, key_alias, blocked, rpm_limit FROM "LiteLLM_VerificationToken"',
+    "users": 'SELECT user_id, user_alias, max_budget FROM "LiteLLM_UserTable"',
+    "models": 'SELECT model_id, model_name FROM "LiteLLM_ProxyModelTable"',
+}
+
+
+def _both_sides(backend_database_url: str, litellm_stack: Any) -> dict[str, list[Any]]:
+    state = {f"litemaas {name}": sorted(db_rows(backend_database_url, q), key=str) for name, q in _OURS.items()}
+    with litellm_stack.db() as conn:
+        for name, query in _THEIRS.items():
+            state[f"litellm {name}"] = sorted(conn.execute(query).fetchall(), key=str)
+    return state
+
+
+async def test_reconcile_with_litellm_down_changes_nothing(
+    login: Any, litellm_stack: Any, litellm_admin: Any, transport: Any, backend_database_url: str
+) -> None:
+    # Drift of every kind reconcile repairs, and a user whose LiteLLM user was never created:
+    # a run that took "unreachable" for "nothing there" would revoke, delete or create something.
+    drift = await _make_drift(login, litellm_admin, backend_database_url)
+    transport.cut()
+    unsynced = await api(await login()).me()
+    transport.restore()
     admin = api(await login(role="admin"))
+    before = _both_sides(backend_database_url, litellm_stack)
+    synced_at = "SELECT litellm_synced_at FROM users WHERE id = %s"
+    assert db_rows(backend_database_url, synced_at, unsynced["user_id"]) == [(None,)]
+
     transport.cut()
     report = (await admin.call("POST", "/admin/reconcile", 200)).json()
     transport.restore()
+
     assert report["errors"] and not any(c["applied"] for c in report["changes"])
+    after = _both_sides(backend_database_url, litellm_stack)
+    assert {name for name in before if before[name] != after[name]} == set()
+
+    # The drift was real: with LiteLLM back, the same run repairs it on both sides.
+    repaired = (await admin.call("POST", "/admin/reconcile", 200)).json()
+    assert {c["kind"] for c in _mine(repaired, drift) if c["applied"]} >= {
+        "key.delete_in_litellm",
+        "key.mark_revoked",
+        "key.update_in_litellm",
+    }
+    assert db_rows(backend_database_url, synced_at, unsynced["user_id"]) != [(None,)]
+    assert (await litellm_admin.user_info(unsynced["user_id"])).user_id == unsynced["user_id"]
+    assert not await litellm_admin.key_exists(token_hash(drift["orphan"]))
+    gone = db_rows(backend_database_url, "SELECT status FROM api_keys WHERE id = %s", drift["gone_there"]["id"])
+    assert gone == [("revoked",)]
 
 
 async def test_reconcile_keeps_blocked_state_in_step_with_the_owner(

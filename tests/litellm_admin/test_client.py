@@ -216,15 +216,31 @@ async def test_errors_map_to_the_exception_tree(litellm_admin: LiteLLMAdminClien
 
 async def test_idempotent_calls_are_retried_once_connection_returns(litellm_stack: Any) -> None:
     transport = CuttableTransport()
-    client = LiteLLMAdminClient(litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=2)
+    client = LiteLLMAdminClient(
+        litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=2, retry_backoff=0.01
+    )
     try:
+        # Down for good: exactly 1 + 2 retries, none of which reached the proxy.
         transport.cut()
         with pytest.raises(LiteLLMUnavailable):
             await client.model_info()
-        # Three attempts were made (1 + 2 retries) before giving up; none reached the proxy.
+        assert transport.attempts == ["GET /model/info"] * 3
         assert transport.calls == []
         transport.restore()
-        assert await client.model_info()
+
+        # A blip: the first two attempts fail, the connection is back for the third, which succeeds.
+        transport.attempts.clear()
+        transport.cut_after("/model/info", times=0, failures=2)
+        assert CHAT in {d.model_name for d in await client.model_info()}
+        assert transport.attempts == ["GET /model/info"] * 3
+        assert transport.calls == ["GET /model/info"]
+
+        # A call that is not idempotent is tried once only, even when a retry would have worked.
+        transport.attempts.clear()
+        transport.cut_after("/key/generate", times=0, failures=1)
+        with pytest.raises(LiteLLMUnavailable):
+            await client.generate_key(GenerateKeyRequest(key=_secret(), user_id=str(uuid.uuid4()), models=[CHAT]))
+        assert transport.attempts == ["POST /key/generate"]
     finally:
         await client.aclose()
         await transport.aclose()

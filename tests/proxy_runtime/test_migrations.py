@@ -454,15 +454,24 @@ def test_a_waiting_run_does_not_deadlock_a_concurrent_index_build(database_url: 
     # concurrently in the holding session: it must finish and the waiter must then proceed.
     scripts = _write_migrations(tmp_path / "m", {"0001_table": "CREATE TABLE t (x int);"})
     waiter_result: list[list[str]] = []
+    waiter_errors: list[BaseException] = []
+
+    def wait_and_migrate() -> None:
+        try:
+            waiter_result.append(migrate(database_url, scripts))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            waiter_errors.append(exc)
+
     with psycopg.connect(database_url, autocommit=True) as holder:
         holder.execute(
             "SELECT pg_advisory_lock(%s::bigint)",
             (migrations.LITELLM_MIGRATION_LOCK_KEY,),
         )
         holder.execute("CREATE TABLE other (y int)")
-        waiter = threading.Thread(target=lambda: waiter_result.append(migrate(database_url, scripts)))
+        waiter = threading.Thread(target=wait_and_migrate)
         waiter.start()
-        time.sleep(0.5)
+        _wait_for_a_session_waiting_on_the_lock(holder, waiter)
+        assert waiter_result == [] and waiter_errors == [], "the waiter ran while the lock was held"
         holder.execute("SET statement_timeout = '10s'")
         holder.execute("CREATE INDEX CONCURRENTLY other_y_idx ON other (y)")
         holder.execute(
@@ -471,7 +480,32 @@ def test_a_waiting_run_does_not_deadlock_a_concurrent_index_build(database_url: 
         )
         waiter.join(timeout=30)
 
+    assert waiter_errors == []
     assert waiter_result == [["0001_table"]]
+
+
+def _wait_for_a_session_waiting_on_the_lock(
+    observer: psycopg.Connection[tuple[object, ...]], waiter: threading.Thread
+) -> None:
+    """Until another session of this database has asked for an advisory lock and not got it.
+
+    The waiter polls with pg_try_advisory_lock (idle between attempts, its last query shown
+    in pg_stat_activity); a waiter blocked in pg_advisory_lock shows as an ungranted lock.
+    Either way the waiting session is visible, so the test never guesses with a sleep.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        row = observer.execute(
+            "SELECT count(*) FROM pg_stat_activity a "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+            "AND (a.query ILIKE '%pg_try_advisory_lock%' OR EXISTS ("
+            "  SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND NOT l.granted))"
+        ).fetchone()
+        if row is not None and row[0]:
+            return
+        assert waiter.is_alive(), "the waiting run ended before it waited for the lock"
+        assert time.monotonic() < deadline, "no session ever waited for the migration lock"
+        time.sleep(0.01)
 
 
 def test_lock_held_too_long_is_a_clear_error_naming_the_holder(

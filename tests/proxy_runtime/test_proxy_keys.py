@@ -232,6 +232,10 @@ def test_oversized_body_rejected_and_proxy_keeps_serving(litellm_stack: LiteLLMS
     assert chat(sdk(litellm_stack, key)).choices
 
 
+# Columns no background job of the proxy touches (spend and budget resets do change others).
+_TOKEN_ROWS = 'SELECT token, user_id, models, blocked, key_alias FROM "LiteLLM_VerificationToken" ORDER BY token'
+
+
 @pytest.mark.parametrize(
     "auth",
     [
@@ -241,14 +245,22 @@ def test_oversized_body_rejected_and_proxy_keeps_serving(litellm_stack: LiteLLMS
     ],
 )
 def test_injection_shaped_authorization_is_401(litellm_stack: LiteLLMStack, auth: str) -> None:
+    key = litellm_stack.generate_key(models=[CHAT])["key"]
+    with litellm_stack.db() as conn:
+        tokens_before = conn.execute(_TOKEN_ROWS).fetchall()
+    marker = "injection-" + str(time.time_ns())
     resp = httpx.post(
         f"{litellm_stack.proxy_url}/v1/chat/completions",
-        json={"model": CHAT, "messages": [{"role": "user", "content": "x"}]},
+        json={"model": CHAT, "messages": [{"role": "user", "content": marker}]},
         headers={"Authorization": auth},
         timeout=30,
     )
-    assert resp.status_code in (400, 401, 403), resp.text
+    assert resp.status_code == 401, resp.text
+    # Refused before any upstream call, and the key table is exactly as it was (no row dropped,
+    # added or changed): the header reached no SQL as SQL.
+    assert marker not in httpx.get(f"{litellm_stack.simulator_url}/_sim/requests", timeout=10).text
     with litellm_stack.db() as conn:
-        assert conn.execute('SELECT count(*) FROM "LiteLLM_VerificationToken"').fetchone() is not None
-    key = litellm_stack.generate_key(models=[CHAT])["key"]
+        tokens_after = conn.execute(_TOKEN_ROWS).fetchall()
+    assert tokens_after == tokens_before
+    assert len(tokens_after) >= 1
     assert chat(sdk(litellm_stack, key)).choices
