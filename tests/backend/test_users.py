@@ -81,20 +81,6 @@ async def test_username_owned_by_another_identity_is_refused(app, idp_settings, 
         assert (await b.get("/api/v1/auth/me")).status_code == 401
 
 
-async def test_deactivation_goes_through_the_key_blocking_hook(make_app):
-    """With LiteLLM configured, deactivation blocks the user's keys (here: none) and records it."""
-    async with make_app(litellm_admin=object()) as app, asgi_client(app) as admin, asgi_client(app) as target:
-        await dev_login(admin, unique("admin"), "admin")
-        await dev_login(target, unique("leaver"))
-        target_id = (await target.get("/api/v1/auth/me")).json()["user_id"]
-        r = await admin.put(f"/api/v1/admin/users/{target_id}/active", json={"is_active": False})
-        assert r.status_code == 200, r.text
-        audit = (
-            await admin.get("/api/v1/admin/audit", params={"target_id": target_id, "action": "user.deactivate"})
-        ).json()
-        assert audit["items"][0]["after"]["litellm_keys_blocked"] == 0
-
-
 async def test_failed_key_blocking_leaves_the_user_unchanged(app):
     from litemaas.audit.service import SystemActor
     from litemaas.errors import UpstreamUnavailable
