@@ -1,11 +1,13 @@
 """Error answers of the proxy never carry a key, a key hash or a model id back to the caller.
 
-LiteLLM 1.106.12 writes the caller's key hash into some error messages (the v3 rate limiter's
-429 says ``Rate limit exceeded for api_key: <sha256>``; budget and auth errors name keys too).
+LiteLLM 1.106.12 writes the caller's key hash into client-facing errors: the 401 for an unknown,
+deleted or revoked key (``Key Hash (Token) =<sha256>``) and the 429 of its v3 rate limiter
+(``Rate limit exceeded for api_key: <sha256>``).
 A hash is what LiteLLM stores and looks keys up by, so it must not travel to an attendee's
 screen, logs or a shared notebook. This pure-ASGI wrapper rewrites the body of every error
 response (status >= 400, size-bounded) before it leaves the proxy; successful answers and
-streams pass untouched and unbuffered.
+streams pass untouched and unbuffered. It sits outside LiteLLM's own failure hooks on purpose:
+errors raised before them (auth, our body bound) or outside them (route handlers) pass here too.
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # sha256 hex digests (key hashes, LiteLLM's model ids) and anything shaped like a virtual key.
-_HEX_DIGEST: Final = re.compile(rb"(?<![0-9A-Fa-f])[0-9a-f]{64}(?![0-9A-Fa-f])")
-_SECRET_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{6,}")
+# LiteLLM's own abbreviations ("sk-...ab12") do not match; shorter hex runs (request ids) stay.
+_HEX_DIGEST: Final = re.compile(rb"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
+_SECRET_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{8,}")
+HASH_MASK: Final = b"[key hash redacted]"
+SECRET_MASK: Final = b"sk-[redacted]"
 _MAX_ERROR_BODY: Final = 256 * 1024  # larger error bodies are truncated to a generic message
 
 
 def redact(body: bytes) -> bytes:
     """Replace digests and key-shaped strings in an error body."""
-    body = _HEX_DIGEST.sub(b"[redacted]", body)
-    return _SECRET_KEY.sub(b"sk-[redacted]", body)
+    body = _SECRET_KEY.sub(SECRET_MASK, body)
+    return _HEX_DIGEST.sub(HASH_MASK, body)
 
 
 class RedactErrorBodies:

@@ -820,14 +820,24 @@ async def unblock_user_keys(session: AsyncSession, litellm: LiteLLMAdminClient, 
 async def _set_blocked(session: AsyncSession, litellm: LiteLLMAdminClient, user_id: uuid.UUID, *, blocked: bool) -> int:
     await repository.lock_user_keys(session, user_id)
     keys, _ = await repository.list_keys(session, user_id=user_id, status="active")
-    for key in keys:
+    hashes = [key.token_hash for key in keys]
+    if blocked:
+        # Keys LiteLLM holds for this user that we never issued (minted at the proxy, made by
+        # hand) are blocked too; they stay blocked on reactivation and reconcile deletes them.
+        try:
+            live = await litellm.list_user_keys(str(user_id))
+        except LiteLLMError as exc:
+            raise upstream_error(exc) from exc
+        ours = set(hashes)
+        hashes += [info.token for info in live if info.token and info.token not in ours]
+    for key_hash in hashes:
         try:
             if blocked:
-                await litellm.block_key(key.token_hash)
+                await litellm.block_key(key_hash)
             else:
-                await litellm.unblock_key(key.token_hash)
+                await litellm.unblock_key(key_hash)
         except LiteLLMNotFound:
             continue
         except LiteLLMError as exc:
             raise upstream_error(exc) from exc
-    return len(keys)
+    return len(hashes)

@@ -4,15 +4,19 @@ Repairs, for keys LiteMaaS manages (tagged ``managed_by=litemaas`` in LiteLLM me
 
 - revoked (or rotated-away) here but live there → deleted in LiteLLM;
 - tagged with our ids but unknown here (a create that died half-way) → deleted in LiteLLM;
+- owned by one of our users (LiteLLM ``user_id``) but never issued by us (no token hash of
+  ours: minted at the proxy, or made by hand with the master key) → deleted in LiteLLM;
 - active here but gone there → marked revoked here;
 - live on both sides but different: models (must be models on key ∩ active subscriptions),
-  display alias, limits, or blocked state (blocked exactly when the owner is deactivated)
-  → LiteLLM updated to match us;
+  display alias, limits, blocked state (blocked exactly when the owner is deactivated), or
+  the route allowlist (keys issued before it existed) → LiteLLM updated to match us;
 - catalog vs LiteLLM models → catalog sync (new models added, vanished ones ended);
 - users whose LiteLLM user could not be created at login → created;
 - per-user limits set here (budget, TPM, RPM) that LiteLLM holds otherwise → pushed again.
+- our users whose LiteLLM role could manage keys (``internal_user``, ...) → set back to
+  ``internal_user_viewer`` (see ``litellm_admin.access``).
 
-Keys nobody tagged as ours are never touched. A first pass finds candidates without locks;
+Keys that neither carry our tag nor belong to one of our users are never touched. A first pass finds candidates without locks;
 each user's repairs then run in their own transaction under that user's key lock, after
 re-reading both sides, so an operation in flight is never mistaken for drift.
 """
@@ -36,6 +40,8 @@ from litemaas.audit.service import Actor
 from litemaas.errors import LiteMaaSError
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import (
+    KEY_ALLOWED_ROUTES,
+    LITELLM_USER_ROLE,
     MANAGED_BY_VALUE,
     META_KEY_ID,
     META_MANAGED_BY,
@@ -47,6 +53,7 @@ from litemaas.litellm_admin import (
     LiteLLMUnavailable,
     UserInfo,
     UserLimits,
+    has_key_restriction,
 )
 from litemaas.models.api_key import ApiKey
 from litemaas.models.user import User
@@ -113,6 +120,14 @@ def _owner_of(info: KeyInfo) -> uuid.UUID | None:
     return None
 
 
+def _litellm_owner(info: KeyInfo) -> uuid.UUID | None:
+    """The LiteLLM user a key belongs to, when that id could be one of ours (a UUID)."""
+    try:
+        return uuid.UUID(str(info.user_id)) if info.user_id else None
+    except ValueError:
+        return None
+
+
 def _expected_models(effective: Sequence[str]) -> set[str]:
     return set(effective) if effective else {NO_MODELS_SENTINEL}
 
@@ -162,8 +177,25 @@ async def _plan_for(
     usernames = {user_id: username for user_id, username, _ in owners}
     # A deactivated user's keys stay active here but are blocked in LiteLLM.
     blocked_owners = {user_id for user_id, _, is_active in owners if not is_active}
+    litellm_keys = list(litellm_keys)
     theirs = {k.token: k for k in litellm_keys if k.token and _is_ours(k)}
     plans: dict[uuid.UUID | None, _UserPlan] = defaultdict(_UserPlan)
+
+    # Keys of our users that we never issued: minted at the proxy by a user key (before the
+    # route allowlist) or made by hand. They escape deactivation, limits and guardrails.
+    unissued = {
+        k.token: holder
+        for k in litellm_keys
+        if k.token and not _is_ours(k) and k.token not in tokens and (holder := _litellm_owner(k)) is not None
+    }
+    known_users = set(
+        (await session.scalars(select(User.id).where(User.id.in_(set(unissued.values()))))).all() if unissued else ()
+    )
+    for token, owner_id in unissued.items():
+        if owner_id in known_users:
+            plans[owner_id].delete.append(
+                (token, f"litellm key …{token[-8:]}", f"owned by user {owner_id} but not issued by LiteMaaS")
+            )
 
     for token, info in theirs.items():
         owner = tokens.get(token)
@@ -189,13 +221,20 @@ async def _plan_for(
         should_block = key.user_id in blocked_owners
         if bool(live.blocked) != should_block:
             fields["blocked"] = should_block
+        if not has_key_restriction(live.allowed_routes):
+            fields["allowed_routes"] = list(KEY_ALLOWED_ROUTES)
         if fields:
-            detail = ", ".join(
-                f"models {sorted(live.models)} → {fields['models']}" if name == "models" else f"{name} → {value}"
-                for name, value in fields.items()
-            )
+            detail = ", ".join(_describe_field(name, value, live) for name, value in fields.items())
             plans[key.user_id].update.append((key, fields, detail))
     return {user: plan for user, plan in plans.items() if plan.delete or plan.mark_revoked or plan.update}
+
+
+def _describe_field(name: str, value: Any, live: KeyInfo) -> str:
+    if name == "models":
+        return f"models {sorted(live.models)} → {value}"
+    if name == "allowed_routes":
+        return f"allowed_routes {sorted(live.allowed_routes) or 'unrestricted'} → model API only"
+    return f"{name} → {value}"
 
 
 def _describe(plan: _UserPlan) -> list[Change]:
@@ -359,6 +398,40 @@ async def _sync_user_limits(
                     return  # the rest would only wait for the same outage
 
 
+async def _sync_user_roles(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    litellm: LiteLLMAdminClient,
+    report: ReconcileReport,
+) -> None:
+    """Our users' LiteLLM role must be one that cannot manage keys (``litellm_admin.access``)."""
+    try:
+        others = [u async for u in litellm.iter_users() if u.user_role != LITELLM_USER_ROLE]
+    except LiteLLMError as exc:
+        report.errors.append(f"listing LiteLLM users: {exc.message}")
+        return
+    candidates: dict[uuid.UUID, str | None] = {}
+    for info in others:
+        try:
+            candidates[uuid.UUID(info.user_id)] = info.user_role
+        except ValueError:
+            continue  # not an id LiteMaaS gives its users
+    if not candidates:
+        return
+    async with sessionmaker() as session:
+        ours = (await session.execute(select(User.id, User.username).where(User.id.in_(set(candidates))))).all()
+    for user_id, username in ours:
+        change = Change("user.role_in_litellm", username, f"role {candidates[user_id]} → {LITELLM_USER_ROLE}")
+        report.changes.append(change)
+        if report.dry_run:
+            continue
+        try:
+            await litellm.set_user_role(str(user_id), LITELLM_USER_ROLE)
+        except LiteLLMError as exc:
+            report.errors.append(f"user {username}: {exc.message}")
+            continue
+        change.applied = True
+
+
 async def reconcile(
     sessionmaker: async_sessionmaker[AsyncSession],
     litellm: LiteLLMAdminClient,
@@ -372,6 +445,7 @@ async def reconcile(
         await _sync_models(sessionmaker, litellm, actor, report)
     await _sync_users(sessionmaker, litellm, report)
     await _sync_user_limits(sessionmaker, litellm, actor, report)
+    await _sync_user_roles(sessionmaker, litellm, report)
     try:
         all_keys = [key async for key in litellm.iter_keys()]
     except LiteLLMError as exc:

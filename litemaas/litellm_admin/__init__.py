@@ -1,5 +1,11 @@
 """The only code that calls LiteLLM's admin API."""
 
+from litemaas.litellm_admin.access import (
+    KEY_ALLOWED_ROUTES,
+    LITELLM_USER_ROLE,
+    USER_KEY_ROUTES,
+    has_key_restriction,
+)
 from litemaas.litellm_admin.client import (
     MANAGED_BY_VALUE,
     META_KEY_ID,
@@ -26,11 +32,14 @@ from litemaas.litellm_admin.schemas import (
 )
 
 __all__ = [
+    "KEY_ALLOWED_ROUTES",
+    "LITELLM_USER_ROLE",
     "MANAGED_BY_VALUE",
     "META_KEY_ID",
     "META_MANAGED_BY",
     "META_USER_ID",
     "NO_MODELS_SENTINEL",
+    "USER_KEY_ROUTES",
     "GenerateKeyRequest",
     "GeneratedKey",
     "KeyInfo",
@@ -43,5 +52,6 @@ __all__ = [
     "NewModelRequest",
     "UserInfo",
     "UserLimits",
+    "has_key_restriction",
     "token_hash",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Self
 import httpx
 import structlog
 
+from litemaas.litellm_admin.access import LITELLM_USER_ROLE
 from litemaas.litellm_admin.errors import (
     LiteLLMError,
     LiteLLMNotFound,
@@ -280,7 +281,8 @@ class LiteLLMAdminClient:
         """Create the LiteLLM user if it does not exist (idempotent; no key is auto-created)."""
         body: dict[str, Any] = {
             "user_id": user_id,
-            "user_role": "internal_user",
+            # Never "internal_user": that role may manage its own keys on the proxy.
+            "user_role": LITELLM_USER_ROLE,
             "auto_create_key": False,
             "metadata": {META_MANAGED_BY: MANAGED_BY_VALUE, META_USER_ID: user_id, **(metadata or {})},
         }
@@ -306,6 +308,34 @@ class LiteLLMAdminClient:
         except LiteLLMRejected as exc:
             if exc.status != 409:
                 raise
+
+    async def iter_users(self) -> AsyncIterator[UserInfo]:
+        """Every LiteLLM user, paging through ``/user/list``."""
+        page = 1
+        while True:
+            data = await self._request(
+                "GET",
+                "/user/list",
+                operation="user.list",
+                idempotent=True,
+                params={"page": page, "page_size": _LIST_PAGE_SIZE},
+            )
+            body = data or {}
+            users = body.get("users") or []
+            for row in users:
+                yield UserInfo.model_validate(row)
+            if page >= (body.get("total_pages") or 1) or not users:
+                return
+            page += 1
+
+    async def set_user_role(self, user_id: str, role: str) -> None:
+        await self._request(
+            "POST",
+            "/user/update",
+            operation="user.update",
+            idempotent=True,
+            json={"user_id": user_id, "user_role": role},
+        )
 
     async def update_user_limits(self, user_id: str, limits: UserLimits) -> None:
         """Set a user's budget / TPM / RPM in LiteLLM (explicit ``None`` clears a limit)."""

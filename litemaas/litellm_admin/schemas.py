@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from litemaas.litellm_admin.access import KEY_ALLOWED_ROUTES
+
 # LiteLLM treats an empty model list as "every model"; this sentinel name means "none".
 NO_MODELS_SENTINEL = "no-default-models"
 
@@ -49,6 +51,8 @@ class GenerateKeyRequest(KeyLimits):
     key_alias: str | None = None
     duration: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Deny by default: the key reaches only the model API routes (litellm_admin.access).
+    allowed_routes: list[str] = Field(default_factory=lambda: list(KEY_ALLOWED_ROUTES))
 
 
 class GeneratedKey(_LiteLLMModel):
@@ -84,10 +88,11 @@ class KeyInfo(_LiteLLMModel):
     created_at: datetime | None = None
     status: str | None = None
     litellm_budget_table: dict[str, Any] | None = None
+    allowed_routes: list[str] = Field(default_factory=list)
 
     coerce_metadata = field_validator("metadata", mode="before")(_json_dict)
 
-    @field_validator("models", mode="before")
+    @field_validator("models", "allowed_routes", mode="before")
     @classmethod
     def _models(cls, value: Any) -> Any:
         return value or []

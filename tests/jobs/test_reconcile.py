@@ -9,14 +9,14 @@ from typing import Any
 import openai
 import pytest
 
-from litemaas.litellm_admin import GenerateKeyRequest
+from litemaas.litellm_admin import KEY_ALLOWED_ROUTES, LITELLM_USER_ROLE, GenerateKeyRequest
 from tests.e2e.support import CHAT, CHAT_2, GUARD, api, chat, db_rows, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 
 
 async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str) -> dict[str, Any]:
-    """One user with one drift of each kind (plus a foreign key reconcile must leave alone)."""
+    """One user with one drift of each kind (plus another owner's key reconcile must leave alone)."""
     user = api(await login())
     me = await user.me()
     uid = me["user_id"]
@@ -27,6 +27,7 @@ async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str)
     extra_model = await user.create_key([CHAT], alias="extra-model")
     gone_there = await user.create_key([CHAT], alias="gone-there")
     renamed = await user.create_key([CHAT, CHAT_2], alias="renamed", rpm_limit=10)
+    unrestricted = await user.create_key([CHAT], alias="unrestricted")
 
     db_rows(
         backend_database_url,
@@ -36,6 +37,9 @@ async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str)
     await litellm_admin.update_key(token_hash(extra_model["key"]), models=[CHAT, GUARD])
     await litellm_admin.delete_key(token_hash(gone_there["key"]))
     await litellm_admin.update_key(token_hash(renamed["key"]), key_alias="someone-else", rpm_limit=1000)
+    # Issued before the route allowlist existed, and a user made before the role rule.
+    await litellm_admin.update_key(token_hash(unrestricted["key"]), allowed_routes=[])
+    await litellm_admin.set_user_role(uid, "internal_user")
     orphan_secret = "sk-" + secrets.token_urlsafe(32)
     await litellm_admin.generate_key(
         GenerateKeyRequest(
@@ -45,9 +49,20 @@ async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str)
             metadata={"managed_by": "litemaas", "litemaas_key_id": str(uuid.uuid4()), "litemaas_user_id": uid},
         )
     )
+    # Minted by the user's own key at the proxy (possible before the route allowlist): owned by
+    # our user, squatting another user's alias, never issued by LiteMaaS.
+    minted_secret = "sk-" + secrets.token_urlsafe(32)
+    await litellm_admin.generate_key(
+        GenerateKeyRequest(
+            key=minted_secret, user_id=uid, models=[], key_alias=f"bob-{uid[:8]}/laptop", allowed_routes=[]
+        )
+    )
+    # Someone else's key (a LiteLLM user that is not one of ours): not ours to touch.
     foreign_secret = "sk-" + secrets.token_urlsafe(32)
     await litellm_admin.generate_key(
-        GenerateKeyRequest(key=foreign_secret, user_id=uid, models=[CHAT], metadata={"team": "data-science"})
+        GenerateKeyRequest(
+            key=foreign_secret, user_id=f"data-science-{uid[:8]}", models=[CHAT], metadata={"team": "data-science"}
+        )
     )
     return {
         "user": user,
@@ -58,15 +73,17 @@ async def _make_drift(login: Any, litellm_admin: Any, backend_database_url: str)
         "extra_model": extra_model,
         "gone_there": gone_there,
         "renamed": renamed,
+        "unrestricted": unrestricted,
         "orphan": orphan_secret,
+        "minted": minted_secret,
         "foreign": foreign_secret,
     }
 
 
 def _mine(report: dict[str, Any], drift: dict[str, Any]) -> list[dict[str, Any]]:
-    ids = [drift[k]["id"] for k in ("clean", "revoked_here", "extra_model", "gone_there", "renamed")]
-    tails = [token_hash(drift["orphan"])[-8:], token_hash(drift["foreign"])[-8:]]
-    return [c for c in report["changes"] if any(i in c["target"] for i in ids + tails)]
+    ids = [drift[k]["id"] for k in ("clean", "revoked_here", "extra_model", "gone_there", "renamed", "unrestricted")]
+    tails = [token_hash(drift[k])[-8:] for k in ("orphan", "minted", "foreign")]
+    return [c for c in report["changes"] if any(i in c["target"] for i in [*ids, *tails, drift["username"]])]
 
 
 async def test_reconcile_reports_then_repairs_every_drift(
@@ -82,15 +99,20 @@ async def test_reconcile_reports_then_repairs_every_drift(
         ("key.delete_in_litellm", False),
         ("key.mark_revoked", False),
         ("key.update_in_litellm", False),
+        ("user.role_in_litellm", False),
     }
     targets = " ".join(c["target"] + " " + c["detail"] for c in _mine(dry, drift))
-    for name in ("revoked_here", "extra_model", "gone_there", "renamed"):
+    for name in ("revoked_here", "extra_model", "gone_there", "renamed", "unrestricted"):
         assert drift[name]["id"] in targets, name
     assert token_hash(drift["orphan"])[-8:] in targets
+    minted = next(c for c in dry["changes"] if token_hash(drift["minted"])[-8:] in c["target"])
+    assert minted["kind"] == "key.delete_in_litellm" and "not issued by LiteMaaS" in minted["detail"]
+    assert f"internal_user → {LITELLM_USER_ROLE}" in targets
     assert drift["clean"]["id"] not in targets and token_hash(drift["foreign"])[-8:] not in targets
     # Nothing changed yet.
     assert await litellm_admin.key_exists(token_hash(drift["revoked_here"]["key"]))
     assert await litellm_admin.key_exists(token_hash(drift["orphan"]))
+    assert await litellm_admin.key_exists(token_hash(drift["minted"]))
 
     report = (await admin.call("POST", "/admin/reconcile", 200)).json()
     mine = _mine(report, drift)
@@ -98,9 +120,9 @@ async def test_reconcile_reports_then_repairs_every_drift(
     assert report["errors"] == []
 
     live = {k.token: k for k in await litellm_admin.list_user_keys(drift["uid"])}
-    assert set(live) == {token_hash(drift[k]["key"]) for k in ("clean", "extra_model", "renamed")} | {
-        token_hash(drift["foreign"])
-    }
+    assert set(live) == {token_hash(drift[k]["key"]) for k in ("clean", "extra_model", "renamed", "unrestricted")}
+    assert sorted(live[token_hash(drift["unrestricted"]["key"])].allowed_routes) == sorted(KEY_ALLOWED_ROUTES)
+    assert (await litellm_admin.user_info(drift["uid"])).user_role == LITELLM_USER_ROLE
     assert live[token_hash(drift["extra_model"]["key"])].models == [CHAT]
     renamed = live[token_hash(drift["renamed"]["key"])]
     assert renamed.key_alias == f"{drift['username']}/renamed" and renamed.rpm_limit == 10

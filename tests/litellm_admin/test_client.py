@@ -68,6 +68,20 @@ async def test_ensure_user_is_idempotent_and_sets_limits(litellm_admin: LiteLLMA
     assert await litellm_admin.list_user_keys(user_id) == []
 
 
+async def test_users_are_created_with_a_role_that_cannot_manage_keys(litellm_admin: LiteLLMAdminClient) -> None:
+    from litemaas.litellm_admin import LITELLM_USER_ROLE
+
+    user_id = str(uuid.uuid4())
+    await litellm_admin.ensure_user(user_id, alias="viewer")
+    assert (await litellm_admin.user_info(user_id)).user_role == LITELLM_USER_ROLE == "internal_user_viewer"
+
+    await litellm_admin.set_user_role(user_id, "internal_user")
+    listed = {u.user_id: u.user_role async for u in litellm_admin.iter_users()}
+    assert listed[user_id] == "internal_user"
+    await litellm_admin.set_user_role(user_id, LITELLM_USER_ROLE)
+    assert (await litellm_admin.user_info(user_id)).user_role == LITELLM_USER_ROLE
+
+
 async def test_user_info_unknown_is_not_found(litellm_admin: LiteLLMAdminClient) -> None:
     with pytest.raises(LiteLLMNotFound):
         await litellm_admin.user_info(str(uuid.uuid4()))

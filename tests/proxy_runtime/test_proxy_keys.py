@@ -97,14 +97,17 @@ def test_max_budget_enforced_once_spend_exceeds_it(litellm_stack: LiteLLMStack) 
     client = sdk(litellm_stack, key)
     chat(client, text="spend " * 50)  # first call goes through and costs more than the budget
     deadline = time.monotonic() + 15
-    refused = False
-    while time.monotonic() < deadline and not refused:
+    refusal: openai.APIStatusError | None = None
+    while time.monotonic() < deadline and refusal is None:
         try:
             chat(client)
             time.sleep(0.5)
         except openai.APIStatusError as exc:
-            refused = 400 <= exc.status_code < 500 and "budget" in str(exc).lower()
-    assert refused
+            refusal = exc
+    # Like OpenAI's exhausted quota: 429, which the SDK raises as RateLimitError (not LiteLLM's
+    # default 422 / UnprocessableEntityError), with a message that names the budget.
+    assert isinstance(refusal, openai.RateLimitError), repr(refusal)
+    assert refusal.status_code == 429 and "budget" in refusal.message.lower()
 
 
 def test_budget_duration_reset_restores_access(litellm_stack: LiteLLMStack) -> None:
