@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from litemaas.db import Session, session_scope
-from litemaas.litellm_admin import LiteLLMAdminClient
+from litemaas.litellm_admin import LITELLM_USER_ROLE, LiteLLMAdminClient
 from litemaas.models.user import User
 from tests.backend.backend_support import asgi_client, dev_login, unique
 from tests.e2e.support import CHAT, CuttableTransport, chat, make_stack_app, sdk, token_hash
@@ -88,7 +88,7 @@ async def test_first_login_provisions_the_litellm_user_once(stack: Stack) -> Non
     assert stack.transport.calls.count("POST /user/new") == 1
     assert stack.litellm_users(user_id) == [(user_id, username)]
     info = await stack.litellm.user_info(user_id)
-    assert info.metadata["managed_by"] == "litemaas" and info.user_role == "internal_user"
+    assert info.metadata["managed_by"] == "litemaas" and info.user_role == LITELLM_USER_ROLE == "internal_user_viewer"
     assert await _synced_at(stack.app, username) is not None
 
 
