@@ -31,6 +31,8 @@ _HEX_DIGEST: Final = re.compile(rb"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f]
 _SECRET_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{8,}")
 HASH_MASK: Final = b"[key hash redacted]"
 SECRET_MASK: Final = b"sk-[redacted]"
+# LiteLLM's response headers name the model server's internal address; no caller needs it.
+_INTERNAL_HEADERS: Final = frozenset({b"x-litellm-model-api-base"})
 _MAX_ERROR_BODY: Final = 256 * 1024  # larger error bodies are truncated to a generic message
 
 
@@ -41,7 +43,7 @@ def redact(body: bytes) -> bytes:
 
 
 class RedactErrorBodies:
-    """ASGI middleware: buffer only error responses and redact secrets from them."""
+    """ASGI middleware: buffer only error responses and redact secrets from them (and their headers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,10 +60,11 @@ class RedactErrorBodies:
             nonlocal start, size
             kind = message.get("type")
             if kind == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _INTERNAL_HEADERS]
                 if int(message.get("status", 200)) < 400:
-                    await send(message)
+                    await send({**message, "headers": headers})
                     return
-                start = message
+                start = {**message, "headers": [(k, redact(v)) for k, v in headers]}
                 return
             if kind != "http.response.body" or start is None:
                 await send(message)

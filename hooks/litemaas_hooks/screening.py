@@ -95,6 +95,8 @@ _MEDIA_PARTS: Final = frozenset(
 )
 # Keys of generic values that name or tag things rather than say something.
 _STRUCTURAL: Final = frozenset({"id", "type", "role", "tool_call_id", "call_id", "cache_control", "index", "signature"})
+# A chat template writes the role into the prompt, so a free-text role would be unscreened text.
+_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _DATA_URL: Final = re.compile(r"^\s*data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 _MAX_DEPTH: Final = 32
 
@@ -168,6 +170,7 @@ def _messages(value: object, where: str) -> Iterator[str]:
             raise Unscreenable(at, "expected a message object")
         for key, field in message.items():
             if key in _STRUCTURAL or field is None:
+                yield from _structural(key, field, at)
                 continue
             if key == "content":
                 yield from _content(field, f"{at}.content")
@@ -179,6 +182,20 @@ def _messages(value: object, where: str) -> Iterator[str]:
                 raise Unscreenable(f"{at}.audio", "audio cannot be screened by a text safety model")
             else:
                 yield from _as_json(field, f"{at}.{key}")
+
+
+def _structural(key: str, value: object, where: str) -> Iterator[str]:
+    """Fields that name things: a role must be a known one; any other name is screened as text."""
+    if value is None:
+        return
+    if key == "role":
+        if value not in _ROLES:
+            raise Unscreenable(f"{where}.role", f"role must be one of {', '.join(sorted(_ROLES))}")
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (Mapping, list)):
+        yield from _as_json(value, f"{where}.{key}")
 
 
 def _content(value: object, where: str) -> Iterator[str]:
@@ -224,8 +241,11 @@ def _tool_calls(value: object, where: str) -> Iterator[str]:
         function = call.get("function", call)
         if not isinstance(function, Mapping):
             raise Unscreenable(f"{at}.function", "expected an object")
+        if function is not call:
+            yield from _structural("id", call.get("id"), at)
         for key, field in function.items():
             if key in _STRUCTURAL or field is None:
+                yield from _structural(key, field, at)
                 continue
             # ``arguments`` is JSON text already; anything else is read as JSON.
             yield from [field] if isinstance(field, str) else _as_json(field, f"{at}.{key}")
@@ -236,6 +256,7 @@ def _responses_item(item: object, where: str) -> Iterator[str]:
         raise Unscreenable(where, "expected an input item object")
     kind = item.get("type", "message")
     if kind == "message":
+        yield from _structural("role", item.get("role"), where)
         yield from _content(item.get("content"), f"{where}.content")
     elif kind == "function_call":
         yield from _tool_calls(item, where)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.audit.service import Actor, SystemActor, record
-from litemaas.auth.permissions import Role
+from litemaas.auth.permissions import ROLE_PERMISSIONS, Role
 from litemaas.auth.principal import Principal, highest_role
 from litemaas.db import after_commit
 from litemaas.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -235,6 +235,15 @@ async def set_manual_role(
     if isinstance(actor, Principal) and actor.user_id == user.id and role is not Role.ADMIN:
         # Keeps at least the acting admin in place; another admin (or the CLI) can do it.
         raise BadRequest("admins cannot demote themselves; ask another admin", field="role")
+    if isinstance(actor, Principal) and actor.via == "token" and role not in (None, Role.USER):
+        # A scoped token (say users:write only) must not make someone an admin whose session
+        # could then mint unscoped tokens: a token grants only roles it holds itself.
+        extra = sorted(p.value for p in ROLE_PERMISSIONS[role] - actor.permissions)
+        if extra:
+            raise Forbidden(
+                f"a token cannot grant a role with permissions it does not hold ({', '.join(extra)})",
+                code="token_escalation",
+            )
     before = _view(user)
     user.manual_role = role.value if role not in (None, Role.USER) else None
     user.role = highest_role(user.group_role, user.manual_role).value

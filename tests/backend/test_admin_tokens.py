@@ -193,3 +193,26 @@ async def test_a_token_revokes_only_tokens_within_its_own_permissions(app, admin
         assert (await still_live.get("/api/v1/auth/me")).status_code == 200
     # An admin's browser session keeps full power over every token.
     assert (await admin_client.delete(f"/api/v1/admin/tokens/{broad['id']}")).status_code == 200
+
+
+async def test_a_scoped_token_cannot_make_anyone_an_admin(app, admin_client, login):
+    """users:write alone promoted an attendee to admin, whose session then minted unscoped tokens."""
+    attendee = await login(unique("attendee"))
+    attendee_id = (await attendee.get("/api/v1/auth/me")).json()["user_id"]
+    scoped = await _create(admin_client, role="admin", scopes=["users:write"], expires_in_days=1)
+    async with asgi_client(app, headers={"Authorization": f"Bearer {scoped['token']}"}) as script:
+        for role in ("admin", "admin_readonly"):
+            r = await script.put(f"/api/v1/admin/users/{attendee_id}/role", json={"role": role})
+            assert r.status_code == 403, r.text
+            assert r.json()["error"] == "token_escalation" and "admin:read" in r.json()["detail"]
+        # What it holds, it may still do: revoke a manual grant.
+        assert (await script.put(f"/api/v1/admin/users/{attendee_id}/role", json={"role": "user"})).status_code == 200
+    assert (await attendee.get("/api/v1/admin/users")).status_code == 403
+    async with app.state.sessionmaker() as session:
+        role = (await session.execute(text("SELECT role FROM users WHERE id = :id"), {"id": attendee_id})).scalar_one()
+    assert role == "user"
+    # An unscoped admin token holds every admin permission, so it may still grant roles.
+    full = await _create(admin_client, role="admin", expires_in_days=1)
+    async with asgi_client(app, headers={"Authorization": f"Bearer {full['token']}"}) as script:
+        r = await script.put(f"/api/v1/admin/users/{attendee_id}/role", json={"role": "admin_readonly"})
+        assert r.status_code == 200, r.text

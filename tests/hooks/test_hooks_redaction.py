@@ -31,9 +31,16 @@ def test_redact_masks_secrets_and_hashes_but_keeps_litellm_abbreviations() -> No
     assert redact(b"id " + b"a" * 32) == b"id " + b"a" * 32
 
 
+HEADERS = [
+    (b"content-length", b"999"),
+    (b"x-litellm-model-api-base", b"http://vllm.models.svc:8000/v1"),
+    (b"x-litellm-model-id", DIGEST.encode()),
+]
+
+
 def _run(status: int, chunks: list[bytes]) -> list[dict[str, Any]]:
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"999")]})
+        await send({"type": "http.response.start", "status": status, "headers": HEADERS})
         for i, chunk in enumerate(chunks):
             await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
 
@@ -55,10 +62,14 @@ def test_error_bodies_are_rewritten_with_a_true_content_length() -> None:
     start, final = sent
     out = final["body"]
     assert start["status"] == 429 and DIGEST.encode() not in out and HASH_MASK in out
-    assert dict(start["headers"])[b"content-length"] == str(len(out)).encode()
+    headers = dict(start["headers"])
+    assert headers[b"content-length"] == str(len(out)).encode()
+    assert b"x-litellm-model-api-base" not in headers and headers[b"x-litellm-model-id"] == HASH_MASK
 
 
 def test_successful_answers_and_streams_pass_untouched() -> None:
     chunks = [f"data: {DIGEST}\n\n".encode(), b"data: [DONE]\n\n"]
     sent = _run(200, chunks)
     assert [m.get("body") for m in sent[1:]] == chunks and len(sent) == 3
+    headers = dict(sent[0]["headers"])
+    assert b"x-litellm-model-api-base" not in headers and headers[b"x-litellm-model-id"] == DIGEST.encode()

@@ -193,6 +193,30 @@ def test_spend_logs_match_key_spend(litellm_stack: LiteLLMStack) -> None:
     assert spend == pytest.approx(total, rel=1e-9, abs=1e-12)
 
 
+def test_no_log_in_the_request_does_not_skip_spend_tracking(litellm_stack: LiteLLMStack) -> None:
+    """`"no-log": true` would turn off LiteLLM's spend logs and key spend for that call."""
+    generated = litellm_stack.generate_key(models=[CHAT])
+    client = sdk(litellm_stack, generated["key"])
+    for flag in ("no-log", "no_log"):
+        client.chat.completions.create(
+            model=CHAT, messages=[{"role": "user", "content": "hello"}], extra_body={flag: True}
+        )
+    token = generated["token"]
+    deadline = time.monotonic() + 60
+    rows: list[Any] = []
+    spend = 0.0
+    while time.monotonic() < deadline:
+        with litellm_stack.db() as conn:
+            rows = conn.execute('SELECT spend FROM "LiteLLM_SpendLogs" WHERE api_key = %s', (token,)).fetchall()
+            row = conn.execute('SELECT spend FROM "LiteLLM_VerificationToken" WHERE token = %s', (token,)).fetchone()
+        spend = float(row[0] or 0.0) if row else 0.0
+        if len(rows) == 2 and spend > 0:
+            break
+        time.sleep(1)
+    assert len(rows) == 2
+    assert spend == pytest.approx(sum(r[0] for r in rows), rel=1e-9, abs=1e-12) and spend > 0
+
+
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
