@@ -64,8 +64,8 @@ async def refuse_nul_characters(request: Request) -> None:
     for name in (*request.query_params.keys(), *request.cookies.keys()):
         if NUL in name:
             raise BadRequest("a parameter name contains a NUL character", field=_label(name))
-    # Only a body the route reads can reach the database, and FastAPI has parsed it already
-    # (the calls below return its cached result).
+    # Only a body the route reads can reach the database. Its bytes are cached on the request
+    # (read once); the JSON is parsed again here, a cost bounded by the body-size limits.
     if getattr(request.scope.get("route"), "body_field", None) is None:
         return
     content_type = request.headers.get("content-type", "")
