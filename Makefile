@@ -33,6 +33,7 @@ lint: install
 	$(VENV)/bin/ruff format --check litemaas hooks tests
 	$(VENV)/bin/ruff check litemaas hooks tests
 	$(VENV)/bin/mypy --strict litemaas hooks
+	PYTHONPATH=hooks $(VENV)/bin/lint-imports
 
 fmt: install
 	$(VENV)/bin/ruff format litemaas hooks tests

@@ -23,7 +23,6 @@ from litemaas.kit.request_context import RequestContextMiddleware
 from litemaas.logging import configure_logging
 from litemaas.redis import create_redis
 from litemaas.users.cache import UserStateCache
-from litemaas.users.provisioning import LiteLLMUserProvisioner, UserProvisioner
 
 log = structlog.get_logger("litemaas.app")
 
@@ -74,10 +73,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.litellm_admin = overrides.get("litellm_admin", _UNSET)
     if app.state.litellm_admin is _UNSET:
         app.state.litellm_admin = _litellm_admin(settings)
-    provisioner: UserProvisioner | None = overrides.get("user_provisioner", _UNSET)
-    if provisioner is _UNSET:
-        provisioner = LiteLLMUserProvisioner(app.state.litellm_admin) if app.state.litellm_admin else None
-    app.state.user_provisioner = provisioner
     log.info(
         "app.started",
         environment=settings.environment,
@@ -101,7 +96,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(
     settings: Settings | None = None,
     *,
-    user_provisioner: UserProvisioner | None = _UNSET,
     litellm_admin: Any = _UNSET,
     configure_logs: bool = True,
 ) -> FastAPI:
@@ -126,9 +120,7 @@ def create_app(
         dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
-    app.state.overrides = {
-        k: v for k, v in (("user_provisioner", user_provisioner), ("litellm_admin", litellm_admin)) if v is not _UNSET
-    }
+    app.state.overrides = {"litellm_admin": litellm_admin} if litellm_admin is not _UNSET else {}
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)

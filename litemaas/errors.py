@@ -83,6 +83,13 @@ class UpstreamUnavailable(LiteMaaSError):
     code = "upstream_unavailable"
 
 
+class UpstreamRejected(LiteMaaSError):
+    """LiteLLM refused a change LiteMaaS had already validated (502)."""
+
+    status = 502
+    code = "upstream_rejected"
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

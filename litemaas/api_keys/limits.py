@@ -6,19 +6,13 @@ import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from litemaas.errors import BadRequest
+from litemaas.api_keys.errors import InvalidLimit
+from litemaas.litellm_admin import KEY_LIMIT_FIELDS
 from litemaas.litellm_admin.durations import parse_duration
 from litemaas.settings_admin.schemas import ApiKeySettings
 
-LIMIT_FIELDS = (
-    "tpm_limit",
-    "rpm_limit",
-    "max_budget",
-    "budget_duration",
-    "soft_budget",
-    "max_parallel_requests",
-    "duration",
-)
+# The key's limits plus its lifetime ("duration"), which LiteLLM turns into an expiry.
+LIMIT_FIELDS = (*KEY_LIMIT_FIELDS, "duration")
 _POSITIVE_INTS = ("tpm_limit", "rpm_limit", "max_parallel_requests")
 _MONEY = ("max_budget", "soft_budget")
 _DURATIONS = ("budget_duration", "duration")
@@ -36,22 +30,22 @@ def _check(name: str, value: Any, settings: ApiKeySettings) -> None:
     if value is None:
         return
     if name in _POSITIVE_INTS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise BadRequest(f"{name} must be a whole number of at least 1", field=name)
+        raise InvalidLimit(f"{name} must be a whole number of at least 1", field=name)
     if name in _MONEY and (isinstance(value, bool) or not math.isfinite(float(value)) or float(value) < 0):
-        raise BadRequest(f"{name} must be a finite amount of at least 0", field=name)
+        raise InvalidLimit(f"{name} must be a finite amount of at least 0", field=name)
     if name in _DURATIONS:
         try:
             parse_duration(str(value))
         except ValueError as exc:
-            raise BadRequest(f"{name}: {exc}", field=name) from None
+            raise InvalidLimit(f"{name}: {exc}", field=name) from None
     maximum = getattr(settings.maximums, name, None)
     if maximum is None:
         return
     if name == "duration":
         if parse_duration(str(value)) > parse_duration(str(maximum)):
-            raise BadRequest(f"duration {value} exceeds the maximum key lifetime {maximum}", field=name)
+            raise InvalidLimit(f"duration {value} exceeds the maximum key lifetime {maximum}", field=name)
     elif value > maximum:
-        raise BadRequest(f"{name} {value} exceeds the maximum {maximum}", field=name)
+        raise InvalidLimit(f"{name} {value} exceeds the maximum {maximum}", field=name)
 
 
 def resolve(
@@ -78,7 +72,7 @@ def resolve(
         result[name] = value
     max_budget, soft_budget = result.get("max_budget"), result.get("soft_budget")
     if max_budget is not None and soft_budget is not None and soft_budget > max_budget:
-        raise BadRequest(
+        raise InvalidLimit(
             f"soft_budget {soft_budget} must not exceed max_budget {max_budget}",
             field="soft_budget" if "soft_budget" in moving else "max_budget",
         )

@@ -1,4 +1,4 @@
-"""API key routes: a user's own keys, and admin views/actions on anyone's keys and per-user limits."""
+"""API key routes: a user's own keys, and admin views/actions on anyone's keys."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from litemaas.api_keys.schemas import (
     KeyOut,
     KeyUpdateIn,
     RevokeIn,
-    UserLimitsIn,
-    UserLimitsOut,
 )
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
@@ -147,21 +145,3 @@ async def admin_revoke(
 @router.post("/admin/keys/{key_id}/reset-spend", response_model=KeyOut)
 async def admin_reset_spend(session: Session, litellm: LiteLLMAdmin, key_id: uuid.UUID, principal: KeyAdmin) -> KeyOut:
     return await service.reset_spend(session, litellm, actor=principal, key_id=key_id)
-
-
-@router.get(
-    "/admin/users/{user_id}/limits", response_model=UserLimitsOut, dependencies=[require(Permission.ADMIN_READ)]
-)
-async def admin_get_user_limits(session: Session, litellm: LiteLLMAdmin, user_id: uuid.UUID) -> UserLimitsOut:
-    return await service.get_user_limits(session, litellm, user_id)
-
-
-@router.put("/admin/users/{user_id}/limits", response_model=UserLimitsOut)
-async def admin_set_user_limits(
-    session: Session,
-    litellm: LiteLLMAdmin,
-    user_id: uuid.UUID,
-    body: UserLimitsIn,
-    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
-) -> UserLimitsOut:
-    return await service.set_user_limits(session, litellm, actor=principal, user_id=user_id, data=body)

@@ -7,25 +7,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from litemaas.kit.bounds import DurationText, Int32, ShortText, SignedMoney
+from litemaas.kit.bounds import DurationText, ShortText
+from litemaas.litellm_admin import KeyLimits
 from litemaas.settings_admin.schemas import ApiKeySettings
 
 
-class KeyLimitsIn(BaseModel):
-    """Limits a caller may ask for; unset ones take the admin defaults.
-
-    The types bound what the columns hold (422 beyond); the rules within that range
-    (at least 1, within the admin maximums, a known duration) give 400s in ``limits``.
-    """
+class KeyLimitsIn(KeyLimits):
+    """Limits a caller may ask for; unset ones take the admin defaults (rules: ``limits``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tpm_limit: Int32 | None = None
-    rpm_limit: Int32 | None = None
-    max_budget: SignedMoney | None = None
-    budget_duration: DurationText | None = None
-    soft_budget: SignedMoney | None = None
-    max_parallel_requests: Int32 | None = None
     # Key lifetime as a LiteLLM duration ("30d"); unset = the default lifetime (or none).
     duration: DurationText | None = None
 
@@ -82,7 +73,7 @@ class KeyUsage(BaseModel):
     last_used_at: datetime | None
 
 
-class KeyOut(BaseModel):
+class KeyOut(KeyLimits):
     id: uuid.UUID
     user_id: uuid.UUID
     alias: str
@@ -93,12 +84,6 @@ class KeyOut(BaseModel):
     models: list[str]
     # Models LiteLLM currently grants: models ∩ active subscriptions.
     effective_models: list[str]
-    tpm_limit: int | None
-    rpm_limit: int | None
-    max_budget: float | None
-    budget_duration: str | None
-    soft_budget: float | None
-    max_parallel_requests: int | None
     expires_at: datetime | None
     created_at: datetime
     rotated_at: datetime | None
@@ -125,32 +110,6 @@ class KeyFormLimits(BaseModel):
     settings: ApiKeySettings
     max_active_keys: int
     active_keys: int
-
-
-class UserLimitsIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"max_budget": 50.0, "budget_duration": "30d", "tpm_limit": 200000, "rpm_limit": 300}]
-        },
-    )
-
-    max_budget: SignedMoney | None = None
-    budget_duration: DurationText | None = None
-    tpm_limit: Int32 | None = None
-    rpm_limit: Int32 | None = None
-    max_active_keys: int | None = Field(default=None, ge=1, le=1000)
-
-
-class UserLimitsOut(BaseModel):
-    # Plain types: what is stored is shown, even a value an older release let in beyond today's bounds.
-    user_id: uuid.UUID
-    max_budget: float | None = None
-    budget_duration: str | None = None
-    tpm_limit: int | None = None
-    rpm_limit: int | None = None
-    max_active_keys: int | None = None
-    spend: float | None = None
 
 
 class BulkKeyResult(BaseModel):

@@ -61,7 +61,7 @@ async def _finish_login(request: Request, session: Session, identity: LoginIdent
         identity,
         group_role_map=settings.group_role_map,
         cache=request.app.state.user_cache,
-        provisioner=request.app.state.user_provisioner,
+        litellm=request.app.state.litellm_admin,
         source_ip=client_ip(request),
     )
     sessions: SessionManager = request.app.state.sessions

@@ -30,17 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from litemaas.api_keys import repository as keys_repository
+from litemaas.access import service as access
 from litemaas.api_keys import service as keys_service
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
 from litemaas.errors import LiteMaaSError
-from litemaas.kit.time import utcnow
+from litemaas.jobs import repository
 from litemaas.litellm_admin import (
     KEY_ALLOWED_ROUTES,
+    KEY_LIMIT_FIELDS,
     LITELLM_USER_ROLE,
     MANAGED_BY_VALUE,
     META_KEY_ID,
@@ -56,13 +56,13 @@ from litemaas.litellm_admin import (
     has_key_restriction,
 )
 from litemaas.models.api_key import ApiKey
-from litemaas.models.user import User
 from litemaas.models.user_limit import UserLimit
 from litemaas.models_catalog import lifecycle
 
 log = structlog.get_logger("litemaas.jobs.reconcile")
 
-_LIMIT_FIELDS = ("tpm_limit", "rpm_limit", "max_budget", "budget_duration", "max_parallel_requests")
+# soft_budget is left out: LiteLLM reports it through the key's budget table, not on the key.
+_LIMIT_FIELDS = tuple(name for name in KEY_LIMIT_FIELDS if name != "soft_budget")
 
 
 @dataclass(slots=True)
@@ -162,18 +162,10 @@ async def _plan_for(
     session: AsyncSession, user_ids: Iterable[uuid.UUID] | None, litellm_keys: Iterable[KeyInfo]
 ) -> dict[uuid.UUID | None, _UserPlan]:
     """Compare our keys (of ``user_ids``, or all) with the given LiteLLM keys."""
-    users = list(user_ids) if user_ids is not None else None
-    tokens = await keys_repository.all_token_owners(session)
-    statement = select(ApiKey).where(ApiKey.status == "active")
-    if users is not None:
-        statement = statement.where(ApiKey.user_id.in_(users))
-    active = list((await session.scalars(statement)).all())
-    effective = await keys_repository.effective_model_names(session, [k.id for k in active])
-    owners = (
-        await session.execute(
-            select(User.id, User.username, User.is_active).where(User.id.in_({k.user_id for k in active}))
-        )
-    ).all()
+    tokens = await repository.token_owners(session)
+    active = await repository.active_keys(session, user_ids)
+    effective = await access.granted_models(session, [k.id for k in active])
+    owners = await repository.owners(session, {k.user_id for k in active})
     usernames = {user_id: username for user_id, username, _ in owners}
     # A deactivated user's keys stay active here but are blocked in LiteLLM.
     blocked_owners = {user_id for user_id, _, is_active in owners if not is_active}
@@ -188,9 +180,7 @@ async def _plan_for(
         for k in litellm_keys
         if k.token and not _is_ours(k) and k.token not in tokens and (holder := _litellm_owner(k)) is not None
     }
-    known_users = set(
-        (await session.scalars(select(User.id).where(User.id.in_(set(unissued.values()))))).all() if unissued else ()
-    )
+    known_users = await repository.existing_user_ids(session, unissued.values())
     for token, owner_id in unissued.items():
         if owner_id in known_users:
             plans[owner_id].delete.append(
@@ -312,20 +302,16 @@ async def _sync_users(
     report: ReconcileReport,
 ) -> None:
     async with sessionmaker() as session:
-        users = (
-            await session.scalars(select(User).where(User.litellm_synced_at.is_(None), User.is_active.is_(True)))
-        ).all()
-        for user in users:
+        for user in await repository.users_missing_in_litellm(session):
             change = Change("user.create_in_litellm", user.username, "LiteLLM user missing (login could not create it)")
             report.changes.append(change)
             if report.dry_run:
                 continue
             try:
-                await litellm.ensure_user(str(user.id), alias=user.username, email=user.email)
-            except LiteLLMError as exc:
+                await access.ensure_litellm_user(session, litellm, user)
+            except LiteMaaSError as exc:
                 report.errors.append(f"user {user.username}: {exc.message}")
                 continue
-            user.litellm_synced_at = utcnow()
             change.applied = True
         await session.commit()
 
@@ -358,18 +344,12 @@ async def _sync_user_limits(
     change in flight is never taken for drift.
     """
     async with sessionmaker() as session:
-        candidates = (
-            await session.execute(
-                select(UserLimit.user_id, User.username)
-                .join(User, User.id == UserLimit.user_id)
-                .where(User.litellm_synced_at.is_not(None))
-            )
-        ).all()
+        candidates = await repository.users_with_limits(session)
     for user_id, username in candidates:
         async with sessionmaker() as session:
             try:
-                await keys_repository.lock_user_keys(session, user_id)
-                row = await keys_repository.user_limit(session, user_id)
+                await access.lock_user(session, user_id)
+                row = await repository.user_limit(session, user_id)
                 if row is None:
                     continue
                 drift = _user_limit_drift(row, await litellm.user_info(str(user_id)))
@@ -418,7 +398,7 @@ async def _sync_user_roles(
     if not candidates:
         return
     async with sessionmaker() as session:
-        ours = (await session.execute(select(User.id, User.username).where(User.id.in_(set(candidates))))).all()
+        ours = await repository.usernames(session, candidates)
     for user_id, username in ours:
         change = Change("user.role_in_litellm", username, f"role {candidates[user_id]} → {LITELLM_USER_ROLE}")
         report.changes.append(change)
@@ -469,14 +449,13 @@ async def reconcile(
                     # Tagged keys naming no user of ours: nothing to lock or re-read here.
                     plan = candidates[None]
                 else:
-                    await keys_repository.lock_user_keys(session, user_id)
+                    await access.lock_user(session, user_id)
                     fresh = await litellm.list_user_keys(str(user_id))
                     plan = (await _plan_for(session, [user_id], fresh)).get(user_id, _UserPlan())
                 await _apply(session, litellm, actor, plan, report)
                 await session.commit()
             except (LiteLLMError, LiteMaaSError) as exc:
                 await session.rollback()
-                message = exc.message if hasattr(exc, "message") else str(exc)
-                report.errors.append(f"user {user_id}: {message}")
+                report.errors.append(f"user {user_id}: {exc.message}")
     log.info("reconcile.done", summary=report.summary)
     return report

@@ -21,10 +21,12 @@ from litemaas.litellm_admin.errors import (
     LiteLLMUnavailable,
 )
 from litemaas.litellm_admin.schemas import (
+    KEY_LIMIT_FIELDS,
     NO_MODELS_SENTINEL,
     GeneratedKey,
     GenerateKeyRequest,
     KeyInfo,
+    KeyLimits,
     ModelDeployment,
     NewModelRequest,
     UserInfo,
@@ -33,6 +35,7 @@ from litemaas.litellm_admin.schemas import (
 
 __all__ = [
     "KEY_ALLOWED_ROUTES",
+    "KEY_LIMIT_FIELDS",
     "LITELLM_USER_ROLE",
     "MANAGED_BY_VALUE",
     "META_KEY_ID",
@@ -43,6 +46,7 @@ __all__ = [
     "GenerateKeyRequest",
     "GeneratedKey",
     "KeyInfo",
+    "KeyLimits",
     "LiteLLMAdminClient",
     "LiteLLMError",
     "LiteLLMNotFound",

@@ -7,23 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from litemaas.config import Settings
-from litemaas.errors import LiteMaaSError, UpstreamUnavailable
+from litemaas.errors import UpstreamUnavailable
 from litemaas.litellm_admin.client import LiteLLMAdminClient
-from litemaas.litellm_admin.errors import LiteLLMError, LiteLLMUnavailable
-
-
-class UpstreamRejected(LiteMaaSError):
-    """LiteLLM refused a change LiteMaaS had already validated (502)."""
-
-    status = 502
-    code = "upstream_rejected"
-
-
-def upstream_error(exc: LiteLLMError) -> LiteMaaSError:
-    """The HTTP error for a LiteLLM failure: 503 when it could not answer, else 502."""
-    if isinstance(exc, LiteLLMUnavailable):
-        return UpstreamUnavailable("LiteLLM is unavailable; nothing was changed, try again shortly")
-    return UpstreamRejected(f"LiteLLM refused the change: {exc.message}")
 
 
 def create_client(settings: Settings) -> LiteLLMAdminClient:

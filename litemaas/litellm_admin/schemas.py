@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from litemaas.kit.bounds import DurationText, Int32, SignedMoney
 from litemaas.litellm_admin.access import KEY_ALLOWED_ROUTES
 
 # LiteLLM treats an empty model list as "every model"; this sentinel name means "none".
@@ -30,16 +31,29 @@ def _json_dict(value: Any) -> Any:
 
 
 class KeyLimits(BaseModel):
-    """Limits carried by a LiteLLM virtual key (``None`` = not limited)."""
+    """The limits LiteLLM enforces on one virtual key (``None`` = not limited), listed once.
+
+    Reused by the key API (requests and answers), key generation here and reconcile. The types
+    bound what our columns hold (422 beyond); rules within that range (at least 1, within the
+    admin maximums, a known duration) are the api_keys domain's 400s.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    tpm_limit: int | None = None
-    rpm_limit: int | None = None
-    max_budget: float | None = None
-    budget_duration: str | None = None
-    soft_budget: float | None = None
-    max_parallel_requests: int | None = None
+    tpm_limit: Int32 | None = None
+    rpm_limit: Int32 | None = None
+    max_budget: SignedMoney | None = None
+    budget_duration: DurationText | None = None
+    soft_budget: SignedMoney | None = None
+    max_parallel_requests: Int32 | None = None
+
+    @classmethod
+    def of(cls, source: object) -> KeyLimits:
+        """The limits held by ``source`` (a key row, or anything with these attributes)."""
+        return KeyLimits(**{name: getattr(source, name) for name in KEY_LIMIT_FIELDS})
+
+
+KEY_LIMIT_FIELDS: tuple[str, ...] = tuple(KeyLimits.model_fields)
 
 
 class GenerateKeyRequest(KeyLimits):

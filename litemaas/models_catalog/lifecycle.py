@@ -1,7 +1,8 @@
 """Catalog changes that cascade: sync from LiteLLM, admin create/update/delete/restore.
 
-This module sits above the subscriptions domain: restricting a model moves its active
-subscriptions back to pending, deleting one ends them, and both strip the model from keys.
+The catalog sits above the subscriptions domain: restricting a model moves its active
+subscriptions back to pending, deleting one ends them, and both strip the model from keys
+(subscriptions push the change through ``access``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
-from litemaas.errors import BadRequest, Conflict
 from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMError, NewModelRequest
-from litemaas.litellm_admin.dependencies import upstream_error
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models_catalog import capabilities, repository
 from litemaas.models_catalog import service as catalog
+from litemaas.models_catalog.errors import (
+    DefinedInProxyConfig,
+    InvalidModelDefinition,
+    ModelExists,
+    NotDeleted,
+    NotServed,
+    UnknownCapabilities,
+)
 from litemaas.models_catalog.schemas import PER_MILLION, ModelCreateIn, ModelUpdateIn, SyncOut
 from litemaas.subscriptions import service as subscriptions
+from litemaas.upstream import upstream_error
 
 log = structlog.get_logger("litemaas.models_catalog")
 
@@ -31,7 +39,7 @@ _MODE_FOR_PRIMARY = {"chat": "chat", "safety": "chat", "embeddings": "embedding"
 def _capabilities(tags: list[str]) -> list[str]:
     unknown = [t for t in tags if t.strip().lower() not in capabilities.CAPABILITIES]
     if unknown:
-        raise BadRequest(f"unknown capabilities: {', '.join(unknown)}", field="capabilities")
+        raise UnknownCapabilities(unknown)
     return capabilities.normalize(tags)
 
 
@@ -49,6 +57,16 @@ def _snapshot(model: CatalogModel) -> dict[str, Any]:
     }
 
 
+async def _end(
+    session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, model: CatalogModel, reason: str
+) -> int:
+    """End the model's subscriptions (keys lose it in LiteLLM), then mark it deleted here."""
+    ended = await subscriptions.end_for_deleted_model(session, litellm, actor=actor, model=model, reason=reason)
+    catalog.mark_deleted(model)
+    await session.flush()
+    return ended
+
+
 # --------------------------------------------------------------------------- sync
 
 
@@ -63,9 +81,7 @@ async def sync(session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Act
     ended = 0
     if not dry_run:
         for model in diff.removed:
-            ended += await subscriptions.end_for_deleted_model(
-                session, litellm, actor=actor, model=model, reason="model removed from LiteLLM"
-            )
+            ended += await _end(session, litellm, actor=actor, model=model, reason="model removed from LiteLLM")
         if diff.added or diff.updated or diff.removed:
             await audit.record(
                 session,
@@ -134,15 +150,19 @@ async def create_model(
     caps = _capabilities(data.capabilities)
     params = dict(data.litellm_params)
     if not isinstance(params.get("model"), str) or not params["model"]:
-        raise BadRequest("litellm_params.model is required (e.g. hosted_vllm/org/model)", field="litellm_params.model")
+        raise InvalidModelDefinition(
+            "litellm_params.model is required (e.g. hosted_vllm/org/model)", field="litellm_params.model"
+        )
     if caps[0] == "document_conversion" and (data.input_price_per_million or data.output_price_per_million):
-        raise BadRequest("document conversion is priced per page, not per token", field="input_price_per_million")
+        raise InvalidModelDefinition(
+            "document conversion is priced per page, not per token", field="input_price_per_million"
+        )
     existing = await repository.get_by_name(session, data.name, for_update=True)
     if existing is not None and existing.deleted_at is None:
-        raise Conflict(f"model {data.name} already exists", field="name")
+        raise ModelExists(f"model {data.name} already exists")
     served = await catalog.read_litellm_models(litellm)
     if data.name in served:
-        raise Conflict(f"LiteLLM already serves a model named {data.name}", field="name")
+        raise ModelExists(f"LiteLLM already serves a model named {data.name}")
     if data.input_price_per_million is not None:
         params["input_cost_per_token"] = data.input_price_per_million / PER_MILLION
     if data.output_price_per_million is not None:
@@ -211,11 +231,7 @@ async def update_model(
         "litellm_params",
     }
     if litellm_side and not model.litellm_db_model:
-        raise Conflict(
-            f"{model.name} is defined in the proxy configuration: change "
-            f"{', '.join(sorted(litellm_side))} in litellm_config, then sync",
-            field=min(litellm_side),
-        )
+        raise DefinedInProxyConfig(model.name, litellm_side)
     for name in ("display_name", "description", "provider"):
         if name in changed:
             setattr(model, name, getattr(data, name) or (model.name if name == "display_name" else None))
@@ -293,9 +309,7 @@ async def delete_model(
                 await litellm.delete_model(deployment_id)
         except LiteLLMError as exc:
             raise upstream_error(exc) from exc
-    await subscriptions.end_for_deleted_model(
-        session, litellm, actor=actor, model=model, reason=reason or "model deleted by an admin"
-    )
+    await _end(session, litellm, actor=actor, model=model, reason=reason or "model deleted by an admin")
     await audit.record(
         session,
         actor=actor,
@@ -313,10 +327,10 @@ async def restore_model(session: AsyncSession, litellm: LiteLLMAdminClient, *, a
     """Bring back a catalog-deleted model LiteLLM still serves (subscriptions stay ended)."""
     model = await catalog.get_model(session, ref, include_hidden=True, for_update=True)
     if model.deleted_at is None:
-        raise Conflict(f"model {model.name} is not deleted")
+        raise NotDeleted(model.name)
     served = await catalog.read_litellm_models(litellm)
     if model.name not in served:
-        raise Conflict(f"LiteLLM does not serve {model.name}; create it again instead")
+        raise NotServed(model.name)
     model.deleted_at = None
     catalog.apply_litellm_fields(model, served[model.name])
     await session.flush()

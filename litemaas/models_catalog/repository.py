@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,22 +47,6 @@ async def get_by_name(session: AsyncSession, name: str, *, for_update: bool = Fa
     if for_update:
         statement = statement.with_for_update()
     return await session.scalar(statement)
-
-
-async def get_by_names(session: AsyncSession, names: Iterable[str]) -> dict[str, CatalogModel]:
-    wanted = list(set(names))
-    if not wanted:
-        return {}
-    rows = await session.scalars(select(CatalogModel).where(CatalogModel.name.in_(wanted)))
-    return {row.name: row for row in rows}
-
-
-async def get_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CatalogModel]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = await session.scalars(select(CatalogModel).where(CatalogModel.id.in_(wanted)))
-    return {row.id: row for row in rows}
 
 
 # Fixed advisory lock id for catalog syncs ("catalog" in ASCII), so two syncs never race to insert.

@@ -1,26 +1,25 @@
 """Catalog rules: lookups, the mirror of LiteLLM's models, catalog metadata.
 
-Cascades to subscriptions and keys (restriction, deletion) live in ``lifecycle``, which sits
-above the subscriptions domain; this module sits below it.
+Cascades to subscriptions and keys (restriction, deletion) live in ``lifecycle``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litemaas.errors import Conflict, NotFound
 from litemaas.kit.bounds import NAME_LENGTH, finite_or_none, int32_or_none
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMError, ModelDeployment
-from litemaas.litellm_admin.dependencies import upstream_error
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models_catalog import capabilities, repository
+from litemaas.models_catalog.errors import EmptyMirror, ModelNotFound
+from litemaas.upstream import upstream_error
 
 log = structlog.get_logger("litemaas.models_catalog")
 
@@ -48,17 +47,8 @@ async def get_model(
     if model is None and isinstance(ref, str):
         model = await repository.get_by_name(session, ref, for_update=for_update)
     if model is None or (not include_hidden and not model.is_live):
-        raise NotFound(f"model {ref} not found")
+        raise ModelNotFound(ref)
     return model
-
-
-async def live_models_by_name(session: AsyncSession, names: Iterable[str]) -> dict[str, CatalogModel]:
-    """The live models among ``names`` (unknown, deleted or unavailable names are absent)."""
-    return {name: m for name, m in (await repository.get_by_names(session, names)).items() if m.is_live}
-
-
-async def models_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CatalogModel]:
-    return await repository.get_by_ids(session, ids)
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -217,7 +207,7 @@ async def apply_mirror(
     live_here = [m for m in existing.values() if m.deleted_at is None]
     if not mirrored and live_here:
         # An empty answer is far likelier a broken proxy config than a deliberate wipe.
-        raise Conflict("LiteLLM reports no models at all; refusing to remove the whole catalog")
+        raise EmptyMirror()
     for name, item in mirrored.items():
         model = existing.get(name)
         if model is None:

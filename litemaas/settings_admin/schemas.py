@@ -11,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from litemaas.kit.bounds import DurationText, Money, PositiveInt32
 from litemaas.litellm_admin.durations import parse_duration
 
-LIMIT_FIELDS = ("tpm_limit", "rpm_limit", "max_budget", "soft_budget", "max_parallel_requests", "duration")
-
 
 def _check_duration(value: str | None) -> str | None:
     if value is None:
@@ -57,7 +55,7 @@ class ApiKeySettings(BaseModel):
 
 def first_inconsistency(settings: ApiKeySettings) -> tuple[str, str] | None:
     """``(field, message)`` of the first default above its maximum, else ``None``."""
-    for name in LIMIT_FIELDS:
+    for name in KeyLimitMaximums.model_fields:
         default = getattr(settings.defaults, name)
         maximum = getattr(settings.maximums, name)
         if default is None or maximum is None:

@@ -189,3 +189,20 @@ async def last_action(
     return await session.scalar(
         query.order_by(SubscriptionHistory.occurred_at.desc(), SubscriptionHistory.id.desc()).limit(1)
     )
+
+
+async def model_by_ref(session: AsyncSession, ref: str) -> CatalogModel | None:
+    """A catalog model by id or by LiteLLM name (deleted or unavailable ones included)."""
+    try:
+        model = await session.get(CatalogModel, uuid.UUID(ref))
+    except ValueError:
+        model = None
+    if model is None:
+        model = await session.scalar(select(CatalogModel).where(CatalogModel.name == ref))
+    return model
+
+
+async def model(session: AsyncSession, model_id: uuid.UUID) -> CatalogModel:
+    found = await session.get(CatalogModel, model_id)
+    assert found is not None, "subscriptions.model_id references catalog_models"
+    return found

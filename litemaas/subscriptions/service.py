@@ -19,17 +19,25 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litemaas.api_keys.service import KeyAccessChange, lock_users
+from litemaas.access.service import KeyAccessChange, lock_users
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
-from litemaas.errors import BadRequest, Conflict, LiteMaaSError, NotFound
+from litemaas.errors import LiteMaaSError
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models.subscription import Subscription
 from litemaas.models.subscription_history import SubscriptionHistory
-from litemaas.models_catalog import service as catalog
 from litemaas.subscriptions import repository
+from litemaas.subscriptions.errors import (
+    AlreadySubscribed,
+    InvalidTransition,
+    ModelNotFound,
+    ModelUnavailable,
+    ReasonRequired,
+    SubscriptionDenied,
+    SubscriptionNotFound,
+)
 from litemaas.subscriptions.repository import QueueFilter, SubscriptionRow
 from litemaas.subscriptions.schemas import (
     BulkItemOut,
@@ -160,7 +168,7 @@ async def list_own(session: AsyncSession, user_id: uuid.UUID) -> list[Subscripti
 async def get_one(session: AsyncSession, subscription_id: uuid.UUID, *, owner_id: uuid.UUID | None) -> SubscriptionOut:
     row = await repository.row(session, subscription_id)
     if row is None or (owner_id is not None and row.subscription.user_id != owner_id):
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise SubscriptionNotFound(subscription_id)
     return to_out(row)
 
 
@@ -211,16 +219,18 @@ async def subscribe(
     is a 409; a denied one must go through request review, and a cancelled one whose denial
     still stands goes back to denied.
     """
-    model = await catalog.get_model(session, model_ref)
+    model = await repository.model_by_ref(session, model_ref)
+    if model is None or not model.is_live:
+        raise ModelNotFound(model_ref)
     target = PENDING if model.restricted else ACTIVE
     await lock_users(session, [user_id])
     created = await repository.insert_if_absent(session, user_id=user_id, model_id=model.id, status=target)
     sub = await repository.get_by_user_model_for_update(session, user_id, model.id)
     assert sub is not None
     if not created and sub.status in (ACTIVE, PENDING):
-        raise Conflict(f"already subscribed to {model.name} ({sub.status})", code="already_subscribed")
+        raise AlreadySubscribed(model.name, sub.status)
     if not created and sub.status == DENIED:
-        raise Conflict(f"your access to {model.name} was denied; request a review instead", code="subscription_denied")
+        raise SubscriptionDenied(model.name)
     if not created:
         denial = await _standing_denial(session, sub.id)
         if denial is not None:
@@ -258,24 +268,22 @@ async def _transition(
 ) -> SubscriptionOut:
     reason = reason.strip() if reason else None
     if action.reason_required and not reason:
-        raise BadRequest(f"a reason is required to {action.name.replace('_', ' ')}", field="reason")
+        raise ReasonRequired(action.name.replace("_", " "))
     user_id = await repository.owner_of(session, subscription_id)
     if user_id is None or (owner_id is not None and user_id != owner_id):
-        raise NotFound(f"subscription {subscription_id} not found")
+        raise SubscriptionNotFound(subscription_id)
     await lock_users(session, [user_id])
     sub = await repository.get_for_update(session, subscription_id)
     assert sub is not None
     if sub.status not in action.sources:
-        raise Conflict(
-            f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}", code="invalid_transition"
-        )
-    model = (await catalog.models_by_id(session, [sub.model_id]))[sub.model_id]
+        raise InvalidTransition(f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}")
+    model = await repository.model(session, sub.model_id)
     if action.target == ACTIVE and not model.is_live:
-        raise Conflict(f"model {model.name} is no longer available")
+        raise ModelUnavailable(model.name)
     if action is REVERT:
         last = await repository.last_action(session, sub.id)
         if last is None or last.action not in _ADMIN_DECISIONS:
-            raise Conflict("only an admin approval or denial can be reverted", code="invalid_transition")
+            raise InvalidTransition("only an admin approval or denial can be reverted")
     access = await KeyAccessChange.capture(session, model_ids=[sub.model_id], user_ids=[user_id])
     from_status = sub.status
     await _set_status(
@@ -370,7 +378,7 @@ async def decide_bulk(
 ) -> BulkOut:
     """Apply one decision to many subscriptions; each succeeds or fails on its own."""
     if ADMIN_ACTIONS[action].reason_required and not (reason and reason.strip()):
-        raise BadRequest(f"a reason is required to {action}", field="reason")
+        raise ReasonRequired(action)
     results: list[BulkItemOut] = []
     for subscription_id in dict.fromkeys(ids):
         try:
@@ -396,11 +404,9 @@ async def _cascade(
     model: CatalogModel,
     action: Action,
     reason: str,
-    mark_model_deleted: bool,
 ) -> int:
-    users = await repository.users_for_model(session, model.id, action.sources)
-    await lock_users(session, users)
-    access = await KeyAccessChange.capture(session, model_ids=[model.id])
+    subscribers = await repository.users_for_model(session, model.id, action.sources)
+    access = await KeyAccessChange.capture(session, model_ids=[model.id], also_lock=subscribers)
     subs = await repository.for_model_for_update(session, model.id, action.sources)
     for sub in subs:
         await _set_status(
@@ -412,8 +418,6 @@ async def _cascade(
             reason=reason,
             admin_decision=False,
         )
-    if mark_model_deleted:
-        catalog.mark_deleted(model)
     await session.flush()
     await access.push(session, litellm)
     log.info("subscription.cascade.done", action=action.name, model=model.name, subscriptions=len(subs))
@@ -431,14 +435,11 @@ async def suspend_for_restricted_model(
         model=model,
         action=MODEL_RESTRICTED,
         reason="model is now restricted: access awaits admin approval",
-        mark_model_deleted=False,
     )
 
 
 async def end_for_deleted_model(
     session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, model: CatalogModel, reason: str
 ) -> int:
-    """The model is gone: mark it deleted, end its subscriptions, strip it from keys."""
-    return await _cascade(
-        session, litellm, actor=actor, model=model, action=MODEL_DELETED, reason=reason, mark_model_deleted=True
-    )
+    """The model is going: end its subscriptions, so keys lose it (the catalog marks it deleted)."""
+    return await _cascade(session, litellm, actor=actor, model=model, action=MODEL_DELETED, reason=reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from litemaas.auth.permissions import Role
 if TYPE_CHECKING:
     from litemaas.audit.service import SystemActor
     from litemaas.kit.cli_runtime import CliContext
+    from litemaas.litellm_admin import LiteLLMAdminClient
     from litemaas.users.cache import UserStateCache
 
 # Heavy imports (SQLAlchemy, the services) happen inside the commands, so `litemaas --help`
@@ -30,7 +31,7 @@ def _cache(ctx: CliContext) -> UserStateCache:
 
 
 @asynccontextmanager
-async def _litellm(ctx: CliContext) -> AsyncIterator[Any]:
+async def _litellm(ctx: CliContext) -> AsyncIterator[LiteLLMAdminClient | None]:
     """The LiteLLM admin client when a master key is configured (keys follow activation)."""
     if ctx.settings.master_key is None:
         typer.echo("note: LITEMAAS_MASTER_KEY not set; the user's keys in LiteLLM are not changed", err=True)
@@ -106,7 +107,7 @@ def _set_active(user: str, *, active: bool, reason: str | None) -> None:
                 active=active,
                 cache=_cache(ctx),
                 reason=reason,
-                key_access=service.litellm_key_access(ctx.session, litellm),
+                litellm=litellm,
             )
         return f"{updated.username}: {'active' if active else 'deactivated'}"
 

@@ -13,9 +13,10 @@ from litemaas.auth.principal import Principal
 from litemaas.db import Session
 from litemaas.errors import NotFound
 from litemaas.kit.pagination import Page, Pagination
+from litemaas.litellm_admin.dependencies import LiteLLMAdmin
 from litemaas.models.user import User
-from litemaas.users import service
-from litemaas.users.schemas import ActiveChange, RoleChange, UserOut
+from litemaas.users import limits, service
+from litemaas.users.schemas import ActiveChange, RoleChange, UserLimitsIn, UserLimitsOut, UserOut
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
@@ -80,6 +81,22 @@ async def change_active(
         active=body.is_active,
         cache=request.app.state.user_cache,
         reason=body.reason,
-        key_access=service.litellm_key_access(session, request.app.state.litellm_admin),
+        litellm=request.app.state.litellm_admin,
     )
     return UserOut.model_validate(user)
+
+
+@router.get("/{user_id}/limits", response_model=UserLimitsOut, dependencies=[require(Permission.ADMIN_READ)])
+async def get_limits(session: Session, litellm: LiteLLMAdmin, user_id: uuid.UUID) -> UserLimitsOut:
+    return await limits.get_user_limits(session, litellm, user_id)
+
+
+@router.put("/{user_id}/limits", response_model=UserLimitsOut)
+async def set_limits(
+    session: Session,
+    litellm: LiteLLMAdmin,
+    user_id: uuid.UUID,
+    body: UserLimitsIn,
+    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+) -> UserLimitsOut:
+    return await limits.set_user_limits(session, litellm, actor=principal, user_id=user_id, data=body)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from litemaas.auth.permissions import Role
+from litemaas.kit.bounds import DurationText, Int32, SignedMoney
 
 
 class UserOut(BaseModel):
@@ -38,3 +39,31 @@ class RoleChange(BaseModel):
 class ActiveChange(BaseModel):
     is_active: bool
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class UserLimitsIn(BaseModel):
+    """Per-user limits LiteLLM enforces across all of a user's keys, and the user's own key cap."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"max_budget": 50.0, "budget_duration": "30d", "tpm_limit": 200000, "rpm_limit": 300}]
+        },
+    )
+
+    max_budget: SignedMoney | None = None
+    budget_duration: DurationText | None = None
+    tpm_limit: Int32 | None = None
+    rpm_limit: Int32 | None = None
+    max_active_keys: int | None = Field(default=None, ge=1, le=1000)
+
+
+class UserLimitsOut(BaseModel):
+    # Plain types: what is stored is shown, even a value an older release let in beyond today's bounds.
+    user_id: uuid.UUID
+    max_budget: float | None = None
+    budget_duration: str | None = None
+    tpm_limit: int | None = None
+    rpm_limit: int | None = None
+    max_active_keys: int | None = None
+    spend: float | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,15 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from litemaas.access import service as access
 from litemaas.audit.service import Actor, SystemActor, record
 from litemaas.auth.permissions import ROLE_PERMISSIONS, Role
 from litemaas.auth.principal import Principal, highest_role
 from litemaas.db import after_commit
 from litemaas.errors import BadRequest, Conflict, Forbidden, NotFound
 from litemaas.kit.time import utcnow
+from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.models.user import User
 from litemaas.users.cache import UserStateCache
-from litemaas.users.provisioning import UserProvisioner
 
 log = structlog.get_logger("litemaas.users")
 
@@ -79,13 +80,15 @@ async def login(
     *,
     group_role_map: Mapping[str, str],
     cache: UserStateCache,
-    provisioner: UserProvisioner | None,
+    litellm: LiteLLMAdminClient | None,
     source_ip: str | None = None,
 ) -> LoginResult:
     """Create or refresh the user for ``identity``; refuse deactivated users.
 
     Concurrent first logins of one person converge on one row: the insert is an upsert on
-    the (provider, subject) unique constraint.
+    the (provider, subject) unique constraint. The user's LiteLLM counterpart is created here
+    when LiteLLM is configured and reachable; otherwise the next login, key creation or
+    reconcile does it.
     """
     group_role = (
         identity.dev_role if identity.dev_role is not None else role_from_groups(identity.groups, group_role_map)
@@ -179,14 +182,8 @@ async def login(
     )
     await cache.invalidate(user.id)
     after_commit(session, lambda: cache.invalidate(user.id))
-    if user.litellm_synced_at is None and provisioner is not None:
-        try:
-            await provisioner.ensure_user(user)
-            user.litellm_synced_at = utcnow()
-            await session.flush()
-        except Exception as exc:  # noqa: BLE001 — login must not fail because LiteLLM is down
-            # Retried at the next login; key creation needs LiteLLM anyway.
-            log.warning("users.provision.failed", user_id=str(user.id), error_type=type(exc).__name__)
+    if litellm is not None:
+        await access.try_ensure_litellm_user(session, litellm, user)
     log.info("users.login.done", user_id=str(user.id), created=created, role=user.role)
     return LoginResult(user=user, created=created)
 
@@ -264,10 +261,6 @@ async def set_manual_role(
     return user
 
 
-# Applies a user's activation to their keys in LiteLLM (block / unblock); returns keys touched.
-KeyAccess = Callable[[uuid.UUID, bool], Awaitable[int]]
-
-
 async def set_active(
     session: AsyncSession,
     *,
@@ -276,11 +269,12 @@ async def set_active(
     active: bool,
     cache: UserStateCache,
     reason: str | None = None,
-    key_access: KeyAccess | None = None,
+    litellm: LiteLLMAdminClient | None,
 ) -> User:
     """Deactivate (no login, sessions and tokens dead, keys blocked in LiteLLM) or reactivate.
 
-    The LiteLLM call runs inside the transaction: if it fails, nothing changes here.
+    The LiteLLM calls run inside the transaction: if they fail, nothing changes here. Without
+    LiteLLM configured (``litellm`` None) the keys there are left as they are.
     """
     if isinstance(actor, Principal) and actor.user_id == user.id and not active:
         raise BadRequest("you cannot deactivate yourself", field="is_active")
@@ -291,8 +285,9 @@ async def set_active(
     user.deactivated_at = None if active else utcnow()
     await session.flush()
     after: dict[str, object] = _view(user)
-    if key_access is not None:
-        after["litellm_keys_" + ("unblocked" if active else "blocked")] = await key_access(user.id, active)
+    if litellm is not None:
+        touched = await access.set_user_keys_blocked(session, litellm, user.id, blocked=not active)
+        after["litellm_keys_" + ("unblocked" if active else "blocked")] = touched
     await record(
         session,
         actor=actor,
@@ -306,20 +301,6 @@ async def set_active(
     await cache.invalidate(user.id)
     after_commit(session, lambda: cache.invalidate(user.id))
     return user
-
-
-def litellm_key_access(session: AsyncSession, litellm: object | None) -> KeyAccess | None:
-    """Block/unblock a user's keys through the api_keys domain (None when LiteLLM is not configured)."""
-    if litellm is None:
-        return None
-
-    async def apply(user_id: uuid.UUID, active: bool) -> int:
-        from litemaas.api_keys.service import block_user_keys, unblock_user_keys
-
-        change = unblock_user_keys if active else block_user_keys
-        return await change(session, litellm, user_id)  # type: ignore[arg-type]
-
-    return apply
 
 
 async def list_users(

@@ -125,7 +125,6 @@ def make_app(settings: Settings) -> MakeApp:
 
     @asynccontextmanager
     async def factory(app_settings: Settings | None = None, **kwargs: Any) -> AsyncIterator[FastAPI]:
-        kwargs.setdefault("user_provisioner", None)
         kwargs.setdefault("litellm_admin", None)
         app = create_app(app_settings or settings, **kwargs)
         async with app.router.lifespan_context(app):

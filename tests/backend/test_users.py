@@ -172,27 +172,28 @@ async def test_deactivation_goes_through_the_key_blocking_hook(stack: Stack) -> 
 
 
 async def test_failed_key_blocking_leaves_the_user_unchanged(app):
+    """LiteLLM unreachable while deactivating: 503, and the user stays active here."""
     from litemaas.audit.service import SystemActor
     from litemaas.errors import UpstreamUnavailable
     from litemaas.users import service
+    from tests.backend.backend_support import free_port
 
     username = unique("stay")
     async with asgi_client(app) as c:
         await dev_login(c, username)
 
-    async def litellm_down(user_id, active):
-        raise UpstreamUnavailable("LiteLLM is unavailable")
-
-    with pytest.raises(UpstreamUnavailable):
-        async with session_scope(app.state.sessionmaker) as session:
-            user = await service.find_user(session, username)
-            await service.set_active(
-                session,
-                actor=SystemActor("test"),
-                user=user,
-                active=False,
-                cache=app.state.user_cache,
-                key_access=litellm_down,
-            )
+    # A real client; nothing listens on its port, so every call fails to connect.
+    async with LiteLLMAdminClient(f"http://127.0.0.1:{free_port()}", "sk-unused", retries=0) as litellm_down:
+        with pytest.raises(UpstreamUnavailable):
+            async with session_scope(app.state.sessionmaker) as session:
+                user = await service.find_user(session, username)
+                await service.set_active(
+                    session,
+                    actor=SystemActor("test"),
+                    user=user,
+                    active=False,
+                    cache=app.state.user_cache,
+                    litellm=litellm_down,
+                )
     async with app.state.sessionmaker() as session:
         assert (await service.find_user(session, username)).is_active is True

@@ -23,7 +23,6 @@ from pydantic import SecretStr
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient, token_hash
-from litemaas.users.provisioning import LiteLLMUserProvisioner
 
 CHAT = "granite-3-2-8b-instruct"
 CHAT_2 = "granite-4-0-h-tiny"
@@ -151,11 +150,7 @@ MakeStackApp = Callable[..., Any]
 
 
 def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient) -> Any:
-    return make_app(
-        stack_settings(settings, litellm_stack),
-        litellm_admin=client,
-        user_provisioner=LiteLLMUserProvisioner(client),
-    )
+    return make_app(stack_settings(settings, litellm_stack), litellm_admin=client)
 
 
 @pytest_asyncio.fixture
