@@ -1,7 +1,7 @@
 """The hook that creates a user's LiteLLM counterpart at first login (``/user/new``).
 
-``app.state.user_provisioner`` holds one ``UserProvisioner``; the app lifespan wires the
-LiteLLM admin client in, tests may substitute their own.
+The app lifespan builds one ``UserProvisioner`` around the LiteLLM admin client; routes get it
+through ``users.dependencies.Provisioner``.
 """
 
 from __future__ import annotations

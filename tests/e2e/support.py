@@ -23,6 +23,8 @@ from pydantic import SecretStr
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient, token_hash
+from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
+from litemaas.users.dependencies import get_user_provisioner
 from litemaas.users.provisioning import LiteLLMUserProvisioner
 
 CHAT = "granite-3-2-8b-instruct"
@@ -151,10 +153,14 @@ MakeStackApp = Callable[..., Any]
 
 
 def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient) -> Any:
+    # The lifespan builds its own client for the same proxy; routes get this one, whose
+    # transport a test can cut.
     return make_app(
         stack_settings(settings, litellm_stack),
-        litellm_admin=client,
-        user_provisioner=LiteLLMUserProvisioner(client),
+        overrides={
+            get_optional_litellm_admin: lambda: client,
+            get_user_provisioner: lambda: LiteLLMUserProvisioner(client),
+        },
     )
 
 
