@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import cast
 
 import httpx
 import structlog
 from fastapi import Depends, FastAPI
 
+from litemaas.auth.dependencies import IDENTITY_PROVIDERS, SESSIONS
 from litemaas.auth.providers import build_providers
 from litemaas.auth.sessions import SessionManager
-from litemaas.config import Settings, get_settings
-from litemaas.db import create_engine, create_sessionmaker
+from litemaas.config import Settings, get_settings, require_settings
+from litemaas.db import ENGINE, SESSIONMAKER, create_engine, create_sessionmaker
+from litemaas.dependencies import HTTP_CLIENT, METRICS, SETTINGS
 from litemaas.errors import install_error_handlers
 from litemaas.kit.crypto import random_token
 from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
 from litemaas.kit.nul_guard import refuse_nul_characters
 from litemaas.kit.request_context import RequestContextMiddleware
+from litemaas.litellm_admin.client import LiteLLMAdminClient
+from litemaas.litellm_admin.dependencies import LITELLM_ADMIN, create_client
 from litemaas.logging import configure_logging
-from litemaas.redis import create_redis
+from litemaas.redis import REDIS, create_redis
 from litemaas.users.cache import UserStateCache
+from litemaas.users.dependencies import USER_CACHE
 
 log = structlog.get_logger("litemaas.app")
-
-_UNSET: Any = object()
 
 
 def _session_secret(settings: Settings) -> str:
@@ -38,41 +41,40 @@ def _session_secret(settings: Settings) -> str:
     return random_token(48)
 
 
-def _litellm_admin(settings: Settings) -> Any:
+def _litellm_admin(settings: Settings) -> LiteLLMAdminClient | None:
     if settings.master_key is None:
         log.warning("app.litellm_admin.disabled", reason="LITEMAAS_MASTER_KEY not set")
         return None
-    from litemaas.litellm_admin.dependencies import create_client
-
     return create_client(settings)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    if not settings.database_url:
-        raise RuntimeError("LITEMAAS_DATABASE_URL is not set (postgresql+asyncpg://.../litemaas)")
-    engine = create_engine(settings.database_url)
+    """Builds every process-wide object once and puts each in its typed slot (see ``dependencies``)."""
+    settings = SETTINGS.get(app)
+    require_settings(settings, "database_url", purpose="the LiteMaaS backend")
+    engine = create_engine(cast(str, settings.database_url))  # set: required just above
     redis = create_redis(settings.redis_url)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
     providers = build_providers(settings)
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.redis = redis
-    app.state.http = http
-    app.state.identity_providers = providers
-    app.state.user_cache = UserStateCache(redis, settings.redis_key_prefix, settings.role_cache_seconds)
-    app.state.sessions = SessionManager(
-        _session_secret(settings),
-        ttl_seconds=settings.session_ttl_seconds,
-        cookie_name=settings.session_cookie_name,
-        csrf_cookie_name=settings.csrf_cookie_name,
-        secure=settings.cookie_secure,
+    litellm_admin = _litellm_admin(settings)
+    ENGINE.set(app, engine)
+    SESSIONMAKER.set(app, create_sessionmaker(engine))
+    REDIS.set(app, redis)
+    HTTP_CLIENT.set(app, http)
+    IDENTITY_PROVIDERS.set(app, providers)
+    USER_CACHE.set(app, UserStateCache(redis, settings.redis_key_prefix, settings.role_cache_seconds))
+    SESSIONS.set(
+        app,
+        SessionManager(
+            _session_secret(settings),
+            ttl_seconds=settings.session_ttl_seconds,
+            cookie_name=settings.session_cookie_name,
+            csrf_cookie_name=settings.csrf_cookie_name,
+            secure=settings.cookie_secure,
+        ),
     )
-    overrides: dict[str, Any] = app.state.overrides
-    app.state.litellm_admin = overrides.get("litellm_admin", _UNSET)
-    if app.state.litellm_admin is _UNSET:
-        app.state.litellm_admin = _litellm_admin(settings)
+    LITELLM_ADMIN.set(app, litellm_admin)
     log.info(
         "app.started",
         environment=settings.environment,
@@ -84,8 +86,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for provider in providers.values():
             await provider.aclose()
-        if app.state.litellm_admin is not None and "litellm_admin" not in overrides:
-            await app.state.litellm_admin.aclose()
+        if litellm_admin is not None:
+            await litellm_admin.aclose()
         await http.aclose()
         if redis is not None:
             await redis.aclose()
@@ -93,13 +95,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("app.stopped")
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    litellm_admin: Any = _UNSET,
-    configure_logs: bool = True,
-) -> FastAPI:
-    """The LiteMaaS application. Migrations are not run here: ``litemaas db upgrade`` does that."""
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    """The LiteMaaS application. Migrations are not run here: ``litemaas db upgrade`` does that.
+
+    Tests replace a process-wide object through ``app.dependency_overrides`` (e.g.
+    ``get_optional_litellm_admin``), never through arguments here.
+    """
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.log_json)
@@ -119,15 +120,15 @@ def create_app(
         # Before every route (and before its permission check): no input may carry a NUL.
         dependencies=[Depends(refuse_nul_characters)],
     )
-    app.state.settings = settings
-    app.state.overrides = {"litellm_admin": litellm_admin} if litellm_admin is not _UNSET else {}
-    app.state.metrics = HttpMetrics()
+    metrics = HttpMetrics()
+    SETTINGS.set(app, settings)
+    METRICS.set(app, metrics)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     # Before anything reads the client's address (audit, logs): forwarded headers from trusted proxies only.
     app.add_middleware(TrustedProxyMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     # Outermost, so its latency covers the whole request as the client sees it.
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(api_router)
     app.include_router(login_router)
     app.include_router(metrics_router)

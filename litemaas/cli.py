@@ -25,7 +25,7 @@ def proxy(ctx: typer.Context) -> None:
 @proxy_app.command("migrate")
 def proxy_migrate() -> None:
     """Apply LiteLLM's SQL migrations (idempotent, safe with concurrent replicas)."""
-    from litemaas.proxy_runtime.migrations import MigrationError, migrate_from_settings
+    from litemaas.proxy_runtime.litellm_schema import MigrationError, migrate_from_settings
 
     try:
         applied = migrate_from_settings()
@@ -87,16 +87,22 @@ def _register_domain_commands() -> None:
 _register_domain_commands()
 
 
-def _settings_or_exit() -> Settings:
+def _settings_or_exit(*required: str, purpose: str = "this command") -> Settings:
+    """Valid settings with every ``required`` field set, else one clear message and exit 2."""
     from pydantic import ValidationError
 
-    from litemaas.config import get_settings
+    from litemaas.config import MissingSettings, get_settings, require_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
+        require_settings(settings, *required, purpose=purpose)
     except ValidationError as exc:
         typer.echo(f"invalid settings: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
+    except MissingSettings as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    return settings
 
 
 @app.command("serve")
@@ -111,10 +117,7 @@ def serve(
     """Run the LiteMaaS backend and portal (run `litemaas db upgrade` first)."""
     import uvicorn
 
-    settings = _settings_or_exit()
-    if not settings.database_url:
-        typer.echo("LITEMAAS_DATABASE_URL is not set", err=True)
-        raise typer.Exit(2)
+    settings = _settings_or_exit("database_url", purpose="the LiteMaaS backend")
     uvicorn.run(
         "litemaas.app:create_app",
         factory=True,

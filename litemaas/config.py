@@ -149,6 +149,31 @@ def is_placeholder_secret(value: str) -> bool:
     return len(value) < 32 or len(set(value)) < 8 or any(w in lowered for w in _PLACEHOLDER_WORDS)
 
 
+class MissingSettings(RuntimeError):
+    """Settings a process cannot start without are not set (the message names the variables)."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a settings field, e.g. ``database_url`` -> ``LITEMAAS_DATABASE_URL``."""
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def require_settings(settings: Settings, *fields: str, purpose: str) -> None:
+    """Raise ``MissingSettings`` naming every unset field of ``fields`` and its environment variable.
+
+    Called once where a process starts (the app's lifespan, a command's runner), so a missing
+    value is one clear message at start, not a failure at the first request that needs it.
+    """
+    missing = [name for name in fields if getattr(settings, name) in (None, "")]
+    if not missing:
+        return
+    described = []
+    for name in missing:
+        description = Settings.model_fields[name].description
+        described.append(f"{env_name(name)} ({description.rstrip('.')})" if description else env_name(name))
+    raise MissingSettings(f"{purpose} cannot start; not set: {'; '.join(described)}")
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

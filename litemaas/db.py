@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, MetaData, Uuid, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from litemaas.kit.app_state import AppSlot
 from litemaas.kit.time import utcnow
 
 # Stable constraint names so Alembic autogenerate and hand-written migrations agree.
@@ -93,9 +94,25 @@ async def session_scope(sessionmaker: async_sessionmaker[AsyncSession]) -> Async
         await commit(session)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+ENGINE = AppSlot[AsyncEngine]("engine")
+SESSIONMAKER = AppSlot[async_sessionmaker[AsyncSession]]("sessionmaker")
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    return ENGINE.get(request.app)
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return SESSIONMAKER.get(request.app)
+
+
+DatabaseEngine = Annotated[AsyncEngine, Depends(get_engine)]
+# For work that commits on its own schedule (e.g. reconcile, one transaction per user).
+Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+async def get_session(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession]:
     """The request's session: committed once here when the route returns, rolled back on error."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with session_scope(sessionmaker) as session:
         yield session
 

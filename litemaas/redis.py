@@ -11,6 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 
+from litemaas.kit.app_state import AppSlot
+
 KEY_PREFIX = "litemaas:"
 
 
@@ -25,9 +27,11 @@ def create_redis(url: str | None) -> Redis | None:
     return Redis.from_url(url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0)
 
 
+REDIS = AppSlot[Redis | None]("redis")
+
+
 def get_redis(request: Request) -> Redis | None:
-    redis: Redis | None = request.app.state.redis
-    return redis
+    return REDIS.get(request.app)
 
 
 OptionalRedis = Annotated[Redis | None, Depends(get_redis)]

@@ -193,7 +193,7 @@ async def key_generate_rate(proxy_url: str, master_key: str, n: int, concurrency
 def proxy_section(args: argparse.Namespace) -> None:
     print("\n== Proxy runtime (issue 2) ==", flush=True)
     from litemaas.proxy_runtime import prisma_client
-    from litemaas.proxy_runtime.migrations import migrate
+    from litemaas.proxy_runtime.litellm_schema import migrate
 
     prisma_client.generate_client()
     sim = start_simulator()

@@ -88,7 +88,7 @@ def _async_url(name: str) -> str:
 def stack(*, workers: int = 1, redis: bool = True) -> Iterator[Stack]:
     """Fresh databases, the simulator, a LiteLLM proxy and ``litemaas serve`` — all real processes."""
     from litemaas.migrations import upgrade
-    from litemaas.proxy_runtime.migrations import migrate
+    from litemaas.proxy_runtime.litellm_schema import migrate
 
     litellm_db = create_database("bench_litellm")
     litemaas_db = create_database("bench_litemaas")

@@ -207,7 +207,7 @@ def run(seconds: float = 10.0, rounds: int = 3, concurrency: int = 8, warmup: fl
     proxies = []
     try:
         from litemaas.proxy_runtime import prisma_client
-        from litemaas.proxy_runtime.migrations import migrate
+        from litemaas.proxy_runtime.litellm_schema import migrate
 
         migrate(db_url)
         prisma_client.generate_client()

@@ -181,7 +181,7 @@ class LiteLLMStack:
 
 @pytest.fixture(scope="session")
 def litellm_database() -> Iterator[str]:
-    from litemaas.proxy_runtime.migrations import migrate
+    from litemaas.proxy_runtime.litellm_schema import migrate
 
     name = create_database("litellm_test")
     url = database_url(name)

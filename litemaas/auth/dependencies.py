@@ -14,6 +14,7 @@ every ``/api`` route and fails when none of these is declared.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -23,12 +24,15 @@ from fastapi.params import Depends as DependsParam
 
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.principal import Principal, lowest_role
+from litemaas.auth.providers import IdentityProvider
 from litemaas.auth.sessions import CSRF_HEADER, SessionManager
 from litemaas.auth.tokens import authenticate_token, looks_like_admin_token
 from litemaas.db import Session
 from litemaas.errors import Forbidden, Unauthorized
+from litemaas.kit.app_state import AppSlot
 from litemaas.kit.crypto import constant_time_equals
 from litemaas.users.cache import UserStateCache
+from litemaas.users.dependencies import UserCache
 
 log = structlog.get_logger("litemaas.auth")
 
@@ -37,13 +41,32 @@ PERMISSION_ATTR = "__litemaas_permission__"
 
 __all__ = [
     "AdminReader",
+    "BrowserSessions",
     "CurrentPrincipal",
+    "IdentityProviders",
     "OptionalPrincipal",
     "Principal",
     "declared_permission",
     "get_principal",
     "require",
 ]
+
+
+SESSIONS = AppSlot[SessionManager]("sessions")
+# Enabled login providers by name ("openshift", "oidc"); the development login is not one.
+IDENTITY_PROVIDERS = AppSlot[Mapping[str, IdentityProvider]]("identity_providers")
+
+
+def get_sessions(request: Request) -> SessionManager:
+    return SESSIONS.get(request.app)
+
+
+def get_identity_providers(request: Request) -> Mapping[str, IdentityProvider]:
+    return IDENTITY_PROVIDERS.get(request.app)
+
+
+BrowserSessions = Annotated[SessionManager, Depends(get_sessions)]
+IdentityProviders = Annotated[Mapping[str, IdentityProvider], Depends(get_identity_providers)]
 
 
 def client_ip(request: Request) -> str | None:
@@ -60,12 +83,14 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-async def get_principal(request: Request, session: Session) -> Principal | None:
+async def get_principal(
+    request: Request, session: Session, users: UserCache, sessions: BrowserSessions
+) -> Principal | None:
     """The authenticated caller, or None for an anonymous request (never a default user)."""
     cached: Any = getattr(request.state, "principal", _MISSING)
     if cached is not _MISSING:
         return cached  # type: ignore[no-any-return]
-    principal = await _authenticate(request, session)
+    principal = await _authenticate(request, session, users, sessions)
     request.state.principal = principal
     if principal is not None:
         structlog.contextvars.bind_contextvars(user_id=str(principal.user_id), auth_via=principal.via)
@@ -75,8 +100,9 @@ async def get_principal(request: Request, session: Session) -> Principal | None:
 _MISSING = object()
 
 
-async def _authenticate(request: Request, session: Session) -> Principal | None:
-    users: UserStateCache = request.app.state.user_cache
+async def _authenticate(
+    request: Request, session: Session, users: UserStateCache, sessions: SessionManager
+) -> Principal | None:
     request_id = getattr(request.state, "request_id", None)
     bearer = _bearer(request)
     if bearer is not None:
@@ -101,7 +127,6 @@ async def _authenticate(request: Request, session: Session) -> Principal | None:
             source_ip=client_ip(request),
             request_id=request_id,
         )
-    sessions: SessionManager = request.app.state.sessions
     cookie = request.cookies.get(sessions.cookie_name)
     if not cookie:
         return None

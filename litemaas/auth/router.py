@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -11,17 +12,22 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from litemaas.auth.dependencies import CurrentPrincipal, client_ip, require
+from litemaas.auth.dependencies import BrowserSessions, CurrentPrincipal, IdentityProviders, client_ip, require
 from litemaas.auth.oauth_state import consume_state, create_state
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.providers import IdentityProvider, LoginFailed
 from litemaas.auth.sessions import CSRF_HEADER, SessionManager
 from litemaas.config import Settings
 from litemaas.db import Session
+from litemaas.dependencies import AppSettings
 from litemaas.errors import Forbidden, LiteMaaSError, NotFound
 from litemaas.kit.crypto import constant_time_equals, random_token
+from litemaas.litellm_admin.client import LiteLLMAdminClient
+from litemaas.litellm_admin.dependencies import OptionalLiteLLMAdmin
 from litemaas.models.user import User
 from litemaas.users import service as users
+from litemaas.users.cache import UserStateCache
+from litemaas.users.dependencies import UserCache
 from litemaas.users.service import LoginIdentity
 
 log = structlog.get_logger("litemaas.auth")
@@ -42,29 +48,32 @@ def safe_return_to(value: str | None) -> str:
     return value
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _provider(request: Request, name: str) -> IdentityProvider:
-    provider: IdentityProvider | None = request.app.state.identity_providers.get(name)
+def _provider(providers: Mapping[str, IdentityProvider], name: str) -> IdentityProvider:
+    provider = providers.get(name)
     if provider is None:
         raise NotFound(f"login provider '{name}' is not enabled")
     return provider
 
 
-async def _finish_login(request: Request, session: Session, identity: LoginIdentity, return_to: str) -> Response:
-    settings = _settings(request)
+async def _finish_login(
+    request: Request,
+    session: Session,
+    identity: LoginIdentity,
+    return_to: str,
+    *,
+    settings: Settings,
+    cache: UserStateCache,
+    litellm: LiteLLMAdminClient | None,
+    sessions: SessionManager,
+) -> Response:
     result = await users.login(
         session,
         identity,
         group_role_map=settings.group_role_map,
-        cache=request.app.state.user_cache,
-        litellm=request.app.state.litellm_admin,
+        cache=cache,
+        litellm=litellm,
         source_ip=client_ip(request),
     )
-    sessions: SessionManager = request.app.state.sessions
     token, claims = sessions.issue(result.user.id, provider=identity.provider)
     response = RedirectResponse(return_to, status_code=303)
     sessions.set_cookies(response, token, claims)
@@ -80,8 +89,9 @@ def _login_error(code: str) -> RedirectResponse:
 
 @login_router.get("/{provider_name}/start", dependencies=[require(Permission.PUBLIC)])
 async def start_login(
-    request: Request,
     session: Session,
+    settings: AppSettings,
+    providers: IdentityProviders,
     provider_name: str,
     # Kept in oauth_states.return_to (varchar(2048)) until the browser comes back.
     return_to: Annotated[str | None, Query(alias="next", max_length=2048)] = None,
@@ -89,8 +99,7 @@ async def start_login(
     """Redirect the browser to the identity provider (state, nonce and PKCE verifier kept in the DB)."""
     if provider_name not in ("openshift", "oidc"):
         raise NotFound("unknown login provider")
-    provider = _provider(request, provider_name)
-    settings = _settings(request)
+    provider = _provider(providers, provider_name)
     pending = await create_state(
         session,
         provider=provider_name,
@@ -123,6 +132,11 @@ async def start_login(
 async def login_callback(
     request: Request,
     session: Session,
+    settings: AppSettings,
+    providers: IdentityProviders,
+    cache: UserCache,
+    litellm: OptionalLiteLLMAdmin,
+    sessions: BrowserSessions,
     provider_name: str,
     code: str | None = None,
     state: str | None = None,
@@ -131,7 +145,7 @@ async def login_callback(
     """Finish a login on any replica: single-use state, code exchange, identity, session cookie."""
     if provider_name not in ("openshift", "oidc"):
         raise NotFound("unknown login provider")
-    provider = _provider(request, provider_name)
+    provider = _provider(providers, provider_name)
     if error is not None:
         log.info("auth.login.idp_error", provider=provider_name, error=error[:100])
         return _login_error("idp_refused")
@@ -149,7 +163,16 @@ async def login_callback(
         return _login_error("invalid_state")
     try:
         identity = await provider.complete(code=code, nonce=pending.nonce, code_verifier=pending.code_verifier)
-        return await _finish_login(request, session, identity, pending.return_to)
+        return await _finish_login(
+            request,
+            session,
+            identity,
+            pending.return_to,
+            settings=settings,
+            cache=cache,
+            litellm=litellm,
+            sessions=sessions,
+        )
     except LoginFailed as exc:
         log.info("auth.login.failed", provider=provider_name, reason=exc.message)
         return _login_error("login_failed")
@@ -162,12 +185,15 @@ async def login_callback(
 async def dev_login(
     request: Request,
     session: Session,
+    settings: AppSettings,
+    cache: UserCache,
+    litellm: OptionalLiteLLMAdmin,
+    sessions: BrowserSessions,
     username: Annotated[str, Form()],
     role: Annotated[Role, Form()] = Role.USER,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Development login: pick a username and a role. Absent unless explicitly enabled in development."""
-    settings = _settings(request)
     if not (settings.dev_login_enabled and settings.environment == "development"):
         raise NotFound("not found")
     username = username.strip()
@@ -175,7 +201,16 @@ async def dev_login(
         return _login_error("invalid_username")
     identity = LoginIdentity(provider="dev", subject=username, username=username, dev_role=role)
     try:
-        return await _finish_login(request, session, identity, safe_return_to(next))
+        return await _finish_login(
+            request,
+            session,
+            identity,
+            safe_return_to(next),
+            settings=settings,
+            cache=cache,
+            litellm=litellm,
+            sessions=sessions,
+        )
     except LiteMaaSError as exc:
         return _login_error(exc.code)
 
@@ -217,19 +252,23 @@ class ProviderInfo(BaseModel):
 
 
 @router.get("/providers", response_model=list[ProviderInfo], dependencies=[require(Permission.PUBLIC)])
-async def providers(request: Request) -> list[ProviderInfo]:
+async def providers(settings: AppSettings, identity_providers: IdentityProviders) -> list[ProviderInfo]:
     result = [
         ProviderInfo(name=name, label=p.label, login_url=f"/auth/{name}/start")
-        for name, p in request.app.state.identity_providers.items()
+        for name, p in identity_providers.items()
     ]
-    settings = _settings(request)
     if settings.dev_login_enabled and settings.environment == "development":
         result.append(ProviderInfo(name="dev", label="Development login", login_url="/login#dev"))
     return result
 
 
-async def _logout(request: Request, session: Session, csrf_from_form: str | None) -> tuple[Response | None, str | None]:
-    sessions: SessionManager = request.app.state.sessions
+async def _logout(
+    request: Request,
+    session: Session,
+    sessions: SessionManager,
+    providers: Mapping[str, IdentityProvider],
+    csrf_from_form: str | None,
+) -> tuple[Response | None, str | None]:
     cookie = request.cookies.get(sessions.cookie_name)
     claims = sessions.decode(cookie) if cookie else None
     if claims is not None:
@@ -240,26 +279,34 @@ async def _logout(request: Request, session: Session, csrf_from_form: str | None
         log.info("auth.logout.done", user_id=str(claims.user_id))
     logout_url = None
     if claims is not None and claims.provider:
-        provider = request.app.state.identity_providers.get(claims.provider)
+        provider = providers.get(claims.provider)
         if provider is not None:
             logout_url = await provider.logout_url()
     return None, logout_url
 
 
 @router.post("/logout", dependencies=[require(Permission.PUBLIC)])
-async def logout_api(request: Request, session: Session) -> JSONResponse:
+async def logout_api(
+    request: Request, session: Session, sessions: BrowserSessions, providers: IdentityProviders
+) -> JSONResponse:
     """End the session (CSRF header required when a session exists); returns the IdP logout URL if any."""
-    _, logout_url = await _logout(request, session, None)
+    _, logout_url = await _logout(request, session, sessions, providers, None)
     response = JSONResponse({"status": "logged_out", "logout_url": logout_url})
-    request.app.state.sessions.clear_cookies(response)
+    sessions.clear_cookies(response)
     request.state.session_cleared = True
     return response
 
 
 @login_router.post("/logout", dependencies=[require(Permission.PUBLIC)])
-async def logout_form(request: Request, session: Session, csrf_token: Annotated[str | None, Form()] = None) -> Response:
-    _, logout_url = await _logout(request, session, csrf_token)
+async def logout_form(
+    request: Request,
+    session: Session,
+    sessions: BrowserSessions,
+    providers: IdentityProviders,
+    csrf_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    _, logout_url = await _logout(request, session, sessions, providers, csrf_token)
     response = RedirectResponse(logout_url or "/login?logged_out=1", status_code=303)
-    request.app.state.sessions.clear_cookies(response)
+    sessions.clear_cookies(response)
     request.state.session_cleared = True
     return response

@@ -6,15 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from litemaas.auth import tokens
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.principal import Principal
-from litemaas.config import Settings
 from litemaas.db import Session
+from litemaas.dependencies import AppSettings
 from litemaas.errors import NotFound
 from litemaas.models.admin_token import AdminToken
 
@@ -51,12 +51,11 @@ class TokenCreated(TokenOut):
 
 @router.post("", response_model=TokenCreated, status_code=201)
 async def create_token(
-    request: Request,
     session: Session,
+    settings: AppSettings,
     body: TokenCreate,
     principal: Annotated[Principal, require(Permission.TOKENS_MANAGE)],
 ) -> TokenCreated:
-    settings: Settings = request.app.state.settings
     created = await tokens.create_token(
         session,
         actor=principal,

@@ -10,7 +10,7 @@ from litemaas.auth.permissions import Role, TokenRole
 
 if TYPE_CHECKING:
     from litemaas.auth import tokens
-    from litemaas.kit.cli_runtime import CliContext
+    from litemaas.runner import CliContext
 
 app = typer.Typer(help="Admin API tokens for scripts (hashed at rest, shown once).", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def create(
 
     from litemaas.audit.service import SystemActor
     from litemaas.auth import tokens
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
     from litemaas.users.service import find_user
 
     async def work(ctx: CliContext) -> tokens.NewToken:
@@ -63,7 +63,7 @@ def list_tokens(all_: Annotated[bool, typer.Option("--all", help="Include revoke
 
     from litemaas.audit.service import SystemActor
     from litemaas.auth import tokens
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
 
     async def work(ctx: CliContext) -> list[str]:
         rows = await tokens.list_tokens(
@@ -92,7 +92,7 @@ def revoke(
 
     from litemaas.audit.service import SystemActor
     from litemaas.auth import tokens
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
 
     async def work(ctx: CliContext) -> str:
         found = await tokens.find_token(ctx.session, token)

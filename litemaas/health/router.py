@@ -8,13 +8,16 @@ from typing import Any
 
 import httpx
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
-from litemaas.kit.metrics import CONTENT_TYPE, HttpMetrics
+from litemaas.db import DatabaseEngine
+from litemaas.dependencies import AppSettings, HttpClient, Metrics
+from litemaas.kit.metrics import CONTENT_TYPE
 
 router = APIRouter(prefix="/health", tags=["health"])
 # Outside /api/v1, where scrapers look by default.
@@ -27,9 +30,9 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check_database(request: Request) -> str:
+async def _check_database(engine: AsyncEngine) -> str:
     try:
-        async with request.app.state.engine.connect() as connection:
+        async with engine.connect() as connection:
             await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=3)
         return "ok"
     except Exception as exc:  # noqa: BLE001 — any failure means "not ready"
@@ -37,9 +40,8 @@ async def _check_database(request: Request) -> str:
         return "unavailable"
 
 
-async def _check_proxy(request: Request) -> str:
-    client: httpx.AsyncClient = request.app.state.http
-    url = request.app.state.settings.proxy_url.rstrip("/") + "/health/liveliness"
+async def _check_proxy(client: httpx.AsyncClient, proxy_url: str) -> str:
+    url = proxy_url.rstrip("/") + "/health/liveliness"
     try:
         response = await client.get(url, timeout=3)
         return "ok" if response.status_code == 200 else "unavailable"
@@ -49,8 +51,8 @@ async def _check_proxy(request: Request) -> str:
 
 
 @router.get("/ready", dependencies=[require(Permission.PUBLIC)])
-async def ready(request: Request) -> JSONResponse:
-    database, proxy = await asyncio.gather(_check_database(request), _check_proxy(request))
+async def ready(engine: DatabaseEngine, client: HttpClient, settings: AppSettings) -> JSONResponse:
+    database, proxy = await asyncio.gather(_check_database(engine), _check_proxy(client, settings.proxy_url))
     checks: dict[str, Any] = {"database": database, "proxy": proxy}
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
@@ -59,6 +61,5 @@ async def ready(request: Request) -> JSONResponse:
 # Public like the probes: a scraper carries no session, and the figures are per route template,
 # with no ids or user data. Keep it off the public Route/Ingress if even that is too much.
 @metrics_router.get("/metrics", dependencies=[require(Permission.PUBLIC)])
-async def metrics(request: Request) -> Response:
-    registry: HttpMetrics = request.app.state.metrics
+async def metrics(registry: Metrics) -> Response:
     return Response(registry.render(), media_type=CONTENT_TYPE)

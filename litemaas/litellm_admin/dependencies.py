@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from litemaas.config import Settings
 from litemaas.errors import UpstreamUnavailable
+from litemaas.kit.app_state import AppSlot
 from litemaas.litellm_admin.client import LiteLLMAdminClient
 
 
@@ -18,8 +19,19 @@ def create_client(settings: Settings) -> LiteLLMAdminClient:
     return LiteLLMAdminClient(settings.proxy_url, settings.master_key.get_secret_value())
 
 
-def get_litellm_admin(request: Request) -> LiteLLMAdminClient:
-    client: LiteLLMAdminClient | None = getattr(request.app.state, "litellm_admin", None)
+# None when LITEMAAS_MASTER_KEY is not set: the app still serves what needs no LiteLLM.
+LITELLM_ADMIN = AppSlot[LiteLLMAdminClient | None]("litellm_admin")
+
+
+def get_optional_litellm_admin(request: Request) -> LiteLLMAdminClient | None:
+    """The process-wide client, or None when LiteLLM is not configured (override this one in tests)."""
+    return LITELLM_ADMIN.get(request.app)
+
+
+OptionalLiteLLMAdmin = Annotated[LiteLLMAdminClient | None, Depends(get_optional_litellm_admin)]
+
+
+def get_litellm_admin(client: OptionalLiteLLMAdmin) -> LiteLLMAdminClient:
     if client is None:
         raise UpstreamUnavailable("LiteLLM is not configured (LITEMAAS_MASTER_KEY is not set)")
     return client

@@ -164,7 +164,7 @@ class _Stack:
         litellm_db = settings.litellm_database_url
         if not litellm_db:
             from litemaas.proxy_runtime.embedded_pg import EmbeddedPostgres
-            from litemaas.proxy_runtime.migrations import ensure_database
+            from litemaas.proxy_runtime.litellm_schema import ensure_database
 
             self.pg = pg = EmbeddedPostgres(state / "pgdata", port=settings.embedded_pg_port)
             print(f"starting embedded PostgreSQL on 127.0.0.1:{settings.embedded_pg_port} ...", flush=True)

@@ -201,7 +201,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 def prepare(settings: Settings, *, migrate: bool = True) -> None:
     """Migrations and the Prisma client; both idempotent and safe across replicas."""
     if migrate:
-        from litemaas.proxy_runtime.migrations import migrate as apply_migrations
+        from litemaas.proxy_runtime.litellm_schema import migrate as apply_migrations
 
         apply_migrations(check_database(settings.litellm_database_url))
     prisma_client.generate_client(settings.prisma_engine)

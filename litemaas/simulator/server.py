@@ -674,9 +674,7 @@ def create_app(settings: SimulatorSettings | None = None) -> Starlette:
         Route("/_sim/requests", sim.list_requests, methods=["GET"]),
         Route("/_sim/requests", sim.clear_requests, methods=["DELETE"]),
     ]
-    app = Starlette(routes=routes)
-    app.state.simulator = sim
-    return app
+    return Starlette(routes=routes)
 
 
 def run(

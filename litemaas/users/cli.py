@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,8 +10,7 @@ from litemaas.auth.permissions import Role
 
 if TYPE_CHECKING:
     from litemaas.audit.service import SystemActor
-    from litemaas.kit.cli_runtime import CliContext
-    from litemaas.litellm_admin import LiteLLMAdminClient
+    from litemaas.runner import CliContext
     from litemaas.users.cache import UserStateCache
 
 # Heavy imports (SQLAlchemy, the services) happen inside the commands, so `litemaas --help`
@@ -28,22 +25,6 @@ def _cache(ctx: CliContext) -> UserStateCache:
     from litemaas.users.cache import UserStateCache
 
     return UserStateCache(ctx.redis, ctx.settings.redis_key_prefix, ctx.settings.role_cache_seconds)
-
-
-@asynccontextmanager
-async def _litellm(ctx: CliContext) -> AsyncIterator[LiteLLMAdminClient | None]:
-    """The LiteLLM admin client when a master key is configured (keys follow activation)."""
-    if ctx.settings.master_key is None:
-        typer.echo("note: LITEMAAS_MASTER_KEY not set; the user's keys in LiteLLM are not changed", err=True)
-        yield None
-        return
-    from litemaas.litellm_admin.dependencies import create_client
-
-    client = create_client(ctx.settings)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _actor(ctx: CliContext) -> SystemActor:
@@ -62,7 +43,7 @@ def promote(
     if role is Role.USER:
         raise typer.BadParameter("promote grants admin or admin_readonly; use demote to revoke")
 
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
     from litemaas.users import service
 
     async def work(ctx: CliContext) -> str:
@@ -79,7 +60,7 @@ def promote(
 def demote(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], reason: Reason = None) -> None:
     """Revoke a manually granted role (a role from identity-provider groups still applies)."""
 
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
     from litemaas.users import service
 
     async def work(ctx: CliContext) -> str:
@@ -94,24 +75,26 @@ def demote(user: Annotated[str, typer.Argument(help="Username, e-mail or id")], 
 
 
 def _set_active(user: str, *, active: bool, reason: str | None) -> None:
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
     from litemaas.users import service
 
     async def work(ctx: CliContext) -> str:
         target = await service.find_user(ctx.session, user)
-        async with _litellm(ctx) as litellm:
-            updated = await service.set_active(
-                ctx.session,
-                actor=_actor(ctx),
-                user=target,
-                active=active,
-                cache=_cache(ctx),
-                reason=reason,
-                litellm=litellm,
-            )
+        if ctx.litellm is None:
+            typer.echo("note: LITEMAAS_MASTER_KEY not set; the user's keys in LiteLLM are not changed", err=True)
+        updated = await service.set_active(
+            ctx.session,
+            actor=_actor(ctx),
+            user=target,
+            active=active,
+            cache=_cache(ctx),
+            reason=reason,
+            litellm=ctx.litellm,
+        )
         return f"{updated.username}: {'active' if active else 'deactivated'}"
 
-    typer.echo(run(work))
+    # Keys follow activation in LiteLLM when a master key is configured.
+    typer.echo(run(work, litellm="optional"))
 
 
 @app.command("deactivate")
@@ -134,7 +117,7 @@ def list_users(
 ) -> None:
     """List users: username, role (manual / group), active, e-mail."""
 
-    from litemaas.kit.cli_runtime import run
+    from litemaas.runner import run
     from litemaas.users import service
 
     async def work(ctx: CliContext) -> list[str]:

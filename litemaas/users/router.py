@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission, Role
@@ -13,9 +13,10 @@ from litemaas.auth.principal import Principal
 from litemaas.db import Session
 from litemaas.errors import NotFound
 from litemaas.kit.pagination import Page, Pagination
-from litemaas.litellm_admin.dependencies import LiteLLMAdmin
+from litemaas.litellm_admin.dependencies import LiteLLMAdmin, OptionalLiteLLMAdmin
 from litemaas.models.user import User
 from litemaas.users import limits, service
+from litemaas.users.dependencies import UserCache
 from litemaas.users.schemas import ActiveChange, RoleChange, UserLimitsIn, UserLimitsOut, UserOut
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
@@ -49,8 +50,8 @@ async def get_user(session: Session, user_id: uuid.UUID) -> UserOut:
 
 @router.put("/{user_id}/role", response_model=UserOut)
 async def change_role(
-    request: Request,
     session: Session,
+    cache: UserCache,
     user_id: uuid.UUID,
     body: RoleChange,
     principal: Annotated[Principal, require(Permission.USERS_WRITE)],
@@ -60,7 +61,7 @@ async def change_role(
         actor=principal,
         user=await _get(session, user_id),
         role=body.role,
-        cache=request.app.state.user_cache,
+        cache=cache,
         reason=body.reason,
     )
     return UserOut.model_validate(user)
@@ -68,8 +69,9 @@ async def change_role(
 
 @router.put("/{user_id}/active", response_model=UserOut)
 async def change_active(
-    request: Request,
     session: Session,
+    cache: UserCache,
+    litellm: OptionalLiteLLMAdmin,
     user_id: uuid.UUID,
     body: ActiveChange,
     principal: Annotated[Principal, require(Permission.USERS_WRITE)],
@@ -79,9 +81,9 @@ async def change_active(
         actor=principal,
         user=await _get(session, user_id),
         active=body.is_active,
-        cache=request.app.state.user_cache,
+        cache=cache,
         reason=body.reason,
-        litellm=request.app.state.litellm_admin,
+        litellm=litellm,
     )
     return UserOut.model_validate(user)
 

@@ -7,9 +7,9 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from litemaas.auth.dependencies import OptionalPrincipal, require
+from litemaas.auth.dependencies import IdentityProviders, OptionalPrincipal, require
 from litemaas.auth.permissions import Permission, Role
-from litemaas.config import Settings
+from litemaas.dependencies import AppSettings
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,13 +41,14 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 
 @router.get("/login", dependencies=[require(Permission.PUBLIC)])
-async def login_page(request: Request, error: str | None = None, next: str | None = None) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+async def login_page(
+    settings: AppSettings, providers: IdentityProviders, error: str | None = None, next: str | None = None
+) -> HTMLResponse:
     next_path = next if next and next.startswith("/") and not next.startswith("//") else "/"
     parts = ["<h1>LiteMaaS</h1><p>Sign in to use the models.</p>"]
     if error:
         parts.append(f"<p class=error>{escape(_ERRORS.get(error, 'Login failed.'))}</p>")
-    for name, provider in request.app.state.identity_providers.items():
+    for name, provider in providers.items():
         href = f"/auth/{escape(name)}/start?next={escape(next_path)}"
         parts.append(f"<p><a class=button href='{href}'>Log in with {escape(provider.label)}</a></p>")
     if settings.dev_login_enabled and settings.environment == "development":
@@ -66,10 +67,10 @@ async def login_page(request: Request, error: str | None = None, next: str | Non
 
 
 @router.get("/", dependencies=[require(Permission.PUBLIC)])
-async def landing(request: Request, principal: OptionalPrincipal) -> Response:
+async def landing(request: Request, settings: AppSettings, principal: OptionalPrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
-    csrf = request.cookies.get(request.app.state.settings.csrf_cookie_name, "")
+    csrf = request.cookies.get(settings.csrf_cookie_name, "")
     admin = "" if principal.role is Role.USER else "<p><a href='/docs'>Admin API (OpenAPI)</a></p>"
     body = (
         f"<h1>Welcome, {escape(principal.username)}</h1>"

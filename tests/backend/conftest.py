@@ -5,8 +5,10 @@ Reusable by every backend domain's tests:
 - ``backend_database_url``: session-scoped database created with ``alembic upgrade head``.
 - ``settings``: ``Settings`` for that database, real Redis under a per-session key prefix,
   development login on, cookies not Secure (tests talk plain http to subprocesses).
-- ``make_app(settings=None, **create_app_kwargs)``: async context manager running the app's
-  lifespan; ``app`` is one started with the defaults.
+- ``make_app(settings=None, overrides=None)``: async context manager running the app's
+  lifespan, with ``overrides`` put in ``app.dependency_overrides`` (e.g. a LiteLLM admin
+  client on a cuttable transport for ``get_optional_litellm_admin``); ``app`` is one started
+  with the defaults.
 - ``client``: anonymous ``httpx.AsyncClient`` on the app (ASGI transport).
 - ``login(username=None, role="user")``: a new client logged in through the development login,
   with the session cookie and the ``X-CSRF-Token`` header set. ``user_client``,
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -124,9 +126,11 @@ def make_app(settings: Settings) -> MakeApp:
     from litemaas.app import create_app
 
     @asynccontextmanager
-    async def factory(app_settings: Settings | None = None, **kwargs: Any) -> AsyncIterator[FastAPI]:
-        kwargs.setdefault("litellm_admin", None)
-        app = create_app(app_settings or settings, **kwargs)
+    async def factory(
+        app_settings: Settings | None = None, overrides: Mapping[Callable[..., Any], Callable[..., Any]] | None = None
+    ) -> AsyncIterator[FastAPI]:
+        app = create_app(app_settings or settings)
+        app.dependency_overrides.update(overrides or {})
         async with app.router.lifespan_context(app):
             yield app
 

@@ -122,3 +122,39 @@ def test_token_expiry_settings_are_consistent():
         Settings(_env_file=None, admin_token_default_days=400, admin_token_max_days=365)
     with pytest.raises(ValidationError):
         Settings(_env_file=None, admin_token_default_days=0)
+
+
+async def test_the_backend_names_a_missing_database_url_at_start(settings):
+    from litemaas.app import create_app
+    from litemaas.config import MissingSettings
+
+    app = create_app(settings.model_copy(update={"database_url": None}), configure_logs=False)
+    with pytest.raises(MissingSettings, match=r"LITEMAAS_DATABASE_URL \(LiteMaaS database"):
+        async with app.router.lifespan_context(app):
+            pass
+
+
+async def test_process_state_is_read_only_after_the_lifespan_built_it(settings):
+    from litemaas.app import create_app
+    from litemaas.auth.dependencies import IDENTITY_PROVIDERS, SESSIONS
+    from litemaas.auth.sessions import SessionManager
+    from litemaas.dependencies import SETTINGS
+
+    app = create_app(settings, configure_logs=False)
+    assert SETTINGS.get(app) is settings
+    with pytest.raises(RuntimeError, match="app.state.sessions is not set: the application's lifespan has not run"):
+        SESSIONS.get(app)
+    async with app.router.lifespan_context(app):
+        assert isinstance(SESSIONS.get(app), SessionManager)
+        assert dict(IDENTITY_PROVIDERS.get(app)) == {}
+
+
+async def test_a_dependency_override_replaces_what_the_lifespan_built(make_app, settings):
+    from litemaas.dependencies import get_app_settings
+
+    without_dev_login = settings.model_copy(update={"dev_login_enabled": False})
+    async with make_app() as app, asgi_client(app) as c:
+        assert [p["name"] for p in (await c.get("/api/v1/auth/providers")).json()] == ["dev"]
+        app.dependency_overrides[get_app_settings] = lambda: without_dev_login
+        assert (await c.get("/api/v1/auth/providers")).json() == []
+        assert (await c.post("/auth/dev", data={"username": "someone"})).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -135,3 +136,21 @@ def test_tokens_create_offers_only_token_roles(run_cli):
     refused = run_cli("tokens", "create", "x", "--owner", "anyone", "--role", "user", ok=False)
     assert refused.exit_code == 2, refused.output
     assert "Invalid value for '--role'" in refused.output and "admin_readonly" in refused.output
+
+
+def test_commands_name_the_settings_they_miss(run_cli, monkeypatch):
+    # The job commands send logs to (the runner's) stderr: keep that handler out of later tests.
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
+    monkeypatch.delenv("LITEMAAS_MASTER_KEY", raising=False)
+    get_settings.cache_clear()
+    reconcile = run_cli("reconcile", "--dry-run", ok=False)
+    assert reconcile.exit_code == 2
+    assert "this command cannot start; not set: LITEMAAS_MASTER_KEY (LiteLLM master key" in reconcile.output
+
+    monkeypatch.delenv("LITEMAAS_DATABASE_URL")
+    get_settings.cache_clear()
+    listing = run_cli("users", "list", ok=False)
+    assert listing.exit_code == 2 and "LITEMAAS_DATABASE_URL (LiteMaaS database" in listing.output
+    serve = run_cli("serve", ok=False)
+    assert serve.exit_code == 2
+    assert "the LiteMaaS backend cannot start; not set: LITEMAAS_DATABASE_URL" in serve.output

@@ -213,11 +213,12 @@ async def _check(c: httpx.AsyncClient, route: ApiRoute, expected: int | None) ->
 @pytest.mark.asyncio
 async def test_route_by_role_matrix(make_app):
     from litemaas.litellm_admin import LiteLLMAdminClient
+    from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
 
     # A configured LiteLLM client whose proxy is down: a denied request that reached any
     # handler would come back 503 instead of 401/403.
     dead_proxy = LiteLLMAdminClient(f"http://127.0.0.1:{free_port()}", "sk-unused-" + "x" * 24, retries=0)
-    async with make_app(litellm_admin=dead_proxy) as app:
+    async with make_app(overrides={get_optional_litellm_admin: lambda: dead_proxy}) as app:
         try:
             await _matrix(app)
         finally:

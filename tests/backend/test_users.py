@@ -197,3 +197,47 @@ async def test_failed_key_blocking_leaves_the_user_unchanged(app):
                 )
     async with app.state.sessionmaker() as session:
         assert (await service.find_user(session, username)).is_active is True
+
+
+async def test_cli_deactivation_blocks_the_users_keys_at_the_proxy(
+    stack: Stack, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`litemaas users deactivate|activate` reach LiteLLM through the command runner's own client."""
+    from typer.testing import CliRunner
+
+    from litemaas.cli import app as cli
+    from litemaas.config import get_settings
+
+    username = unique("cli-leaver")
+    async with asgi_client(stack.app) as admin, asgi_client(stack.app) as target:
+        await dev_login(admin, unique("admin"), "admin")
+        assert (await admin.post("/api/v1/admin/models/sync")).status_code == 200
+        await dev_login(target, username)
+        assert (await target.post("/api/v1/subscriptions", json={"model": CHAT})).status_code == 201
+        created = await target.post("/api/v1/keys", json={"alias": "laptop", "models": [CHAT]})
+        assert created.status_code == 201, created.text
+        key = created.json()["key"]
+    assert (await chat(sdk(stack.proxy, key))).choices
+
+    for name, value in {
+        "LITEMAAS_DATABASE_URL": settings.database_url,
+        "LITEMAAS_REDIS_URL": settings.redis_url,
+        "LITEMAAS_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "LITEMAAS_PROXY_URL": stack.proxy.proxy_url,
+        "LITEMAAS_MASTER_KEY": stack.proxy.master_key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        # The command runs its own event loop: off this test's loop.
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["users", "deactivate", username])
+        assert result.exit_code == 0, result.output
+        with pytest.raises((openai.AuthenticationError, openai.PermissionDeniedError)):
+            await chat(sdk(stack.proxy, key))
+        assert (await stack.litellm.key_info(token_hash(key))).blocked is True
+
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["users", "activate", username])
+        assert result.exit_code == 0, result.output
+        assert (await chat(sdk(stack.proxy, key))).choices
+    finally:
+        get_settings.cache_clear()

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient, token_hash
+from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
 
 CHAT = "granite-3-2-8b-instruct"
 CHAT_2 = "granite-4-0-h-tiny"
@@ -150,7 +151,12 @@ MakeStackApp = Callable[..., Any]
 
 
 def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient) -> Any:
-    return make_app(stack_settings(settings, litellm_stack), litellm_admin=client)
+    # The lifespan builds its own client for the same proxy; routes get this one, whose
+    # transport a test can cut.
+    return make_app(
+        stack_settings(settings, litellm_stack),
+        overrides={get_optional_litellm_admin: lambda: client},
+    )
 
 
 @pytest_asyncio.fixture

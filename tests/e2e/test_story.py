@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from litemaas.litellm_admin import LiteLLMAdminClient
+from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
 from tests.conftest import start_proxy
 from tests.e2e.support import CHAT, CHAT_2, GUARD, api, chat, db_dump, db_rows, sdk
 
@@ -148,8 +149,8 @@ async def test_litellm_stopped_gives_503_without_half_state_and_reconcile_repair
         simulator_url=litellm_stack.simulator_url,
     )
     other = LiteLLMAdminClient(second.url, litellm_stack.master_key, retries=1, retry_backoff=0.05)
-    main_client = app.state.litellm_admin
-    app.state.litellm_admin = other
+    routes_client = app.dependency_overrides[get_optional_litellm_admin]
+    app.dependency_overrides[get_optional_litellm_admin] = lambda: other
     try:
         made = await user.create_key([CHAT], alias="via-second")
         assert (await chat(sdk(litellm_stack, made["key"]))).choices  # shared database: usable on the main proxy
@@ -161,7 +162,7 @@ async def test_litellm_stopped_gives_503_without_half_state_and_reconcile_repair
         await user.call("POST", f"/keys/{made['id']}/rotate", 503)
         await user.call("POST", f"/subscriptions/{chat_sub['id']}/cancel", 503)
     finally:
-        app.state.litellm_admin = main_client
+        app.dependency_overrides[get_optional_litellm_admin] = routes_client
         await other.aclose()
         second.stop()
 

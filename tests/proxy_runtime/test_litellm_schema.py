@@ -25,8 +25,8 @@ import pytest
 import structlog.testing
 from psycopg import sql
 
-from litemaas.proxy_runtime import migrations
-from litemaas.proxy_runtime.migrations import (
+from litemaas.proxy_runtime import litellm_schema
+from litemaas.proxy_runtime.litellm_schema import (
     DatabaseUnreachable,
     FailedMigrationFound,
     MigrationFailed,
@@ -362,7 +362,7 @@ def test_request_log_indexes_are_left_to_litellm_when_spend_logs_has_rows(databa
         valid = connection.execute(
             "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE i.relname = ANY(%s) AND x.indisvalid",
-            ([name for _, name, _ in migrations.REQUEST_LOG_INDEXES],),
+            ([name for _, name, _ in litellm_schema.REQUEST_LOG_INDEXES],),
         ).fetchone()
     assert valid == (2,)
     assert "litellm_migrations.request_log_indexes_built" in [entry["event"] for entry in logs]
@@ -371,9 +371,9 @@ def test_request_log_indexes_are_left_to_litellm_when_spend_logs_has_rows(databa
 def test_request_log_index_and_lock_constants_match_litellms() -> None:
     from litellm_proxy_extras import migration_lock, request_log_indexes
 
-    assert migrations.LITELLM_MIGRATION_LOCK_KEY == migration_lock.MIGRATION_LOCK_KEY
+    assert litellm_schema.LITELLM_MIGRATION_LOCK_KEY == migration_lock.MIGRATION_LOCK_KEY
     assert "72707369" in Path(migration_lock.__file__).read_text(), "LiteLLM's copy of Prisma's lock key moved"
-    assert migrations.REQUEST_LOG_INDEXES == tuple(
+    assert litellm_schema.REQUEST_LOG_INDEXES == tuple(
         (index.table, index.name, index.columns) for index in request_log_indexes.REQUEST_LOG_INDEXES
     )
 
@@ -382,7 +382,7 @@ def test_request_log_index_and_lock_constants_match_litellms() -> None:
 
 _RUNNER = """
 import json, sys, time
-from litemaas.proxy_runtime.migrations import migrate
+from litemaas.proxy_runtime.litellm_schema import migrate
 start_at = float(sys.argv[2])
 time.sleep(max(0.0, start_at - time.time()))
 print(json.dumps(migrate(sys.argv[1])))
@@ -399,7 +399,7 @@ def _assert_each_migration_applied_once(url: str, results: list[list[str]]) -> N
         valid_indexes = connection.execute(
             "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE i.relname = ANY(%s) AND x.indisvalid",
-            ([name for _, name, _ in migrations.REQUEST_LOG_INDEXES],),
+            ([name for _, name, _ in litellm_schema.REQUEST_LOG_INDEXES],),
         ).fetchone()
     assert valid_indexes == (2,)
 
@@ -465,7 +465,7 @@ def test_a_waiting_run_does_not_deadlock_a_concurrent_index_build(database_url: 
     with psycopg.connect(database_url, autocommit=True) as holder:
         holder.execute(
             "SELECT pg_advisory_lock(%s::bigint)",
-            (migrations.LITELLM_MIGRATION_LOCK_KEY,),
+            (litellm_schema.LITELLM_MIGRATION_LOCK_KEY,),
         )
         holder.execute("CREATE TABLE other (y int)")
         waiter = threading.Thread(target=wait_and_migrate)
@@ -476,7 +476,7 @@ def test_a_waiting_run_does_not_deadlock_a_concurrent_index_build(database_url: 
         holder.execute("CREATE INDEX CONCURRENTLY other_y_idx ON other (y)")
         holder.execute(
             "SELECT pg_advisory_unlock(%s::bigint)",
-            (migrations.LITELLM_MIGRATION_LOCK_KEY,),
+            (litellm_schema.LITELLM_MIGRATION_LOCK_KEY,),
         )
         waiter.join(timeout=30)
 
@@ -512,7 +512,7 @@ def test_lock_held_too_long_is_a_clear_error_naming_the_holder(
     database_url: str,
 ) -> None:
     with psycopg.connect(database_url, autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s::bigint)", (migrations.PRISMA_MIGRATE_LOCK_KEY,))
+        holder.execute("SELECT pg_advisory_lock(%s::bigint)", (litellm_schema.PRISMA_MIGRATE_LOCK_KEY,))
         holder_pid = holder.info.backend_pid
 
         with pytest.raises(MigrationLockTimeout) as raised:

@@ -48,13 +48,13 @@ import psycopg
 import structlog
 from psycopg import sql
 
-log = structlog.get_logger("litemaas.proxy_runtime.migrations")
+log = structlog.get_logger("litemaas.proxy_runtime.litellm_schema")
 
 # prisma-engines, sql-schema-connector postgres flavour: `SELECT pg_advisory_lock(72707369)`.
 PRISMA_MIGRATE_LOCK_KEY: Final = 72707369
 # litellm_proxy_extras.migration_lock.MIGRATION_LOCK_KEY (the v2 coordinator lock, also held
 # while LiteLLM builds its request-log indexes). Copied, not imported: importing that module
-# imports all of litellm (~6 s). tests/proxy_runtime/test_migrations.py checks both stay equal.
+# imports all of litellm (~6 s). tests/proxy_runtime/test_litellm_schema.py checks both stay equal.
 LITELLM_MIGRATION_LOCK_KEY: Final = int.from_bytes(b"llm_mig2", "big")
 
 # Indexes declared in schema.prisma that no migration builds: LiteLLM's migration job builds
