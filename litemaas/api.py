@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from litemaas.admin_tokens.router import router as token_router
 from litemaas.api_keys.router import router as api_keys_router
 from litemaas.audit.router import router as audit_router
 from litemaas.auth.router import router as auth_router
-from litemaas.auth.token_router import router as token_router
 from litemaas.health.router import router as health_router
 from litemaas.jobs.router import router as jobs_router
 from litemaas.models_catalog.router import router as models_router

@@ -26,8 +26,7 @@ from litemaas.litellm_admin.client import LiteLLMAdminClient
 from litemaas.litellm_admin.dependencies import LITELLM_ADMIN, create_client
 from litemaas.logging import configure_logging
 from litemaas.redis import REDIS, create_redis
-from litemaas.users.cache import UserStateCache
-from litemaas.users.dependencies import USER_CACHE
+from litemaas.users.cache import USER_CACHE, UserStateCache
 
 log = structlog.get_logger("litemaas.app")
 

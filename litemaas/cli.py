@@ -72,7 +72,7 @@ app.add_typer(db_app, name="db")
 
 
 def _register_domain_commands() -> None:
-    from litemaas.auth.tokens_cli import app as tokens_app
+    from litemaas.admin_tokens.cli import app as tokens_app
     from litemaas.jobs.commands import reconcile_command, sync_models_command
     from litemaas.users.cli import app as users_app
 

@@ -1,8 +1,8 @@
 """Structured logs: one JSON object per line, dotted event names, secrets scrubbed.
 
 Every line carries the request id (bound per request in a context variable). A processor
-runs the audit redaction over every value, so a token passed by mistake still never
-reaches the log.
+runs the redaction the audit log uses too (``kit.redaction``) over every value, so a token
+passed by mistake still never reaches the log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-from litemaas.audit.redaction import redact
+from litemaas.kit.redaction import redact
 
 
 def _scrub(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:

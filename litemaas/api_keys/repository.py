@@ -78,6 +78,10 @@ async def set_key_models(session: AsyncSession, key_id: uuid.UUID, model_ids: It
         await session.execute(insert(ApiKeyModel), values)
 
 
+def add_key(session: AsyncSession, key: ApiKey) -> None:
+    session.add(key)
+
+
 async def add_token(session: AsyncSession, key: ApiKey) -> None:
     session.add(ApiKeyToken(token_hash=key.token_hash, key_id=key.id, user_id=key.user_id, last4=key.last4))
 

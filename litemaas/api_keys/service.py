@@ -234,7 +234,7 @@ async def create_key(
         created_by_id=actor.user_id,
         **{k: v for k, v in values.items() if k != "duration"},
     )
-    session.add(key)
+    repository.add_key(session, key)
     try:
         await session.flush()
     except IntegrityError:

@@ -12,7 +12,6 @@ from litemaas.audit.service import AuditQuery, search
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
 from litemaas.db import Session
-from litemaas.errors import BadRequest
 from litemaas.kit.bounds import utc_filter
 from litemaas.kit.pagination import Page, Pagination
 
@@ -30,9 +29,6 @@ async def search_audit(
     since: Annotated[datetime | None, Query(description="Inclusive lower bound (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive upper bound (ISO 8601)")] = None,
 ) -> Page[AuditEventOut]:
-    since, until = utc_filter(since, "since"), utc_filter(until, "until")
-    if since and until and since >= until:
-        raise BadRequest("'since' must be before 'until'", field="since")
     rows, total = await search(
         session,
         AuditQuery(
@@ -40,8 +36,8 @@ async def search_audit(
             action=action,
             target_type=target_type,
             target_id=target_id,
-            since=since,
-            until=until,
+            since=utc_filter(since, "since"),
+            until=utc_filter(until, "until"),
             limit=page.limit,
             offset=page.offset,
         ),

@@ -1,4 +1,8 @@
-"""Recording and searching audit events."""
+"""Recording and searching audit events.
+
+The audit log knows actors only through the ``Actor`` protocol: an authenticated caller
+(``auth.principal.Principal``) and a ``SystemActor`` both fit it, and audit imports no auth code.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,40 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litemaas.audit.redaction import redact, redact_text
-from litemaas.auth.principal import Principal
+from litemaas.audit import repository
+from litemaas.audit.errors import InvalidTimeRange
+from litemaas.kit.redaction import redact, redact_text
 from litemaas.models.audit_event import AuditEvent
 
 log = structlog.get_logger("litemaas.audit")
+
+
+class Actor(Protocol):
+    """Whoever makes a change, as the audit log records it."""
+
+    @property
+    def user_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def label(self) -> str:
+        """How the actor appears in audit rows and logs ("alice", "token:ci (alice)", "cli")."""
+        ...
+
+    @property
+    def via(self) -> str:
+        """How the actor came in: ``session``, ``token``, ``cli``, ``login``, ``system``, ..."""
+        ...
+
+    @property
+    def source_ip(self) -> str | None: ...
+
+    @property
+    def request_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +53,8 @@ class SystemActor:
     label: str
     via: str = "system"
     user_id: uuid.UUID | None = None
-
-
-Actor = Principal | SystemActor
+    source_ip: str | None = None
+    request_id: str | None = None
 
 
 def _jsonable(value: Any) -> Any:
@@ -51,17 +77,13 @@ async def record(
     source_ip: str | None = None,
 ) -> AuditEvent:
     """Add an audit row to the caller's transaction (committed with the change it describes)."""
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    actor_id: uuid.UUID | None = actor.user_id
-    label: str = actor.label
-    via: str = actor.via
-    if isinstance(actor, Principal):
-        source_ip = source_ip or actor.source_ip
-        request_id = actor.request_id or request_id
+    request_id = actor.request_id or structlog.contextvars.get_contextvars().get("request_id")
+    source_ip = source_ip or actor.source_ip
+    label = actor.label
     event = AuditEvent(
-        actor_id=actor_id,
+        actor_id=actor.user_id,
         actor_label=redact_text(label)[:255],
-        actor_via=via[:16],
+        actor_via=actor.via[:16],
         action=action,
         target_type=target_type,
         target_id=str(target_id) if target_id is not None else None,
@@ -71,8 +93,7 @@ async def record(
         source_ip=source_ip,
         request_id=str(request_id)[:64] if request_id else None,
     )
-    session.add(event)
-    await session.flush()
+    await repository.add(session, event)
     log.info("audit.recorded", action=action, target_type=target_type, target_id=event.target_id, actor=label)
     return event
 
@@ -90,34 +111,33 @@ class AuditQuery:
 
 
 async def search(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEvent], int]:
-    conditions = []
+    """One page of matching events, newest first, and how many match in all."""
+    if query.since and query.until and query.since >= query.until:
+        raise InvalidTimeRange("'since' must be before 'until'", field="since")
+    actor_id: uuid.UUID | None = None
+    actor_label: str | None = None
     if query.actor:
         try:
-            conditions.append(AuditEvent.actor_id == uuid.UUID(query.actor))
+            actor_id = uuid.UUID(query.actor)
         except ValueError:
-            escaped = query.actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions.append(AuditEvent.actor_label.ilike(f"%{escaped}%", escape="\\"))
+            actor_label = query.actor
+    action: str | None = None
+    action_prefix: str | None = None
     if query.action:
         if query.action.endswith(("*", ".")):
-            prefix = query.action.rstrip("*")
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions.append(AuditEvent.action.like(f"{escaped}%", escape="\\"))
+            action_prefix = query.action.rstrip("*")
         else:
-            conditions.append(AuditEvent.action == query.action)
-    if query.target_type:
-        conditions.append(AuditEvent.target_type == query.target_type)
-    if query.target_id:
-        conditions.append(AuditEvent.target_id == query.target_id)
-    if query.since:
-        conditions.append(AuditEvent.occurred_at >= query.since)
-    if query.until:
-        conditions.append(AuditEvent.occurred_at < query.until)
-    total = await session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
-    rows = await session.scalars(
-        select(AuditEvent)
-        .where(*conditions)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
+            action = query.action
+    return await repository.search(
+        session,
+        actor_id=actor_id,
+        actor_label_contains=actor_label,
+        action=action,
+        action_prefix=action_prefix,
+        target_type=query.target_type,
+        target_id=query.target_id,
+        since=query.since,
+        until=query.until,
+        limit=query.limit,
+        offset=query.offset,
     )
-    return list(rows.all()), int(total or 0)

@@ -22,17 +22,16 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 
+from litemaas.admin_tokens.service import authenticate_token, looks_like_admin_token
+from litemaas.auth.errors import AuthenticationRequired, CredentialRejected, CsrfFailed, PermissionDenied
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.principal import Principal, lowest_role
 from litemaas.auth.providers import IdentityProvider
 from litemaas.auth.sessions import CSRF_HEADER, SessionManager
-from litemaas.auth.tokens import authenticate_token, looks_like_admin_token
 from litemaas.db import Session
-from litemaas.errors import Forbidden, Unauthorized
 from litemaas.kit.app_state import AppSlot
 from litemaas.kit.crypto import constant_time_equals
-from litemaas.users.cache import UserStateCache
-from litemaas.users.dependencies import UserCache
+from litemaas.users.cache import UserCache, UserStateCache
 
 log = structlog.get_logger("litemaas.auth")
 
@@ -79,7 +78,7 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("malformed Authorization header", headers={"WWW-Authenticate": "Bearer"})
+        raise CredentialRejected("malformed Authorization header")
     return value.strip()
 
 
@@ -108,13 +107,13 @@ async def _authenticate(
     if bearer is not None:
         # A presented credential that fails is a 401, never a fallback to the cookie.
         if not looks_like_admin_token(bearer):
-            raise Unauthorized("invalid token", headers={"WWW-Authenticate": "Bearer"})
+            raise CredentialRejected("invalid token")
         token = await authenticate_token(session, bearer)
         if token is None:
-            raise Unauthorized("invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            raise CredentialRejected("invalid, expired or revoked token")
         owner = await users.get(session, token.owner_id)
         if owner is None or not owner.is_active:
-            raise Unauthorized("token owner is deactivated", headers={"WWW-Authenticate": "Bearer"})
+            raise CredentialRejected("token owner is deactivated")
         return Principal(
             user_id=owner.user_id,
             username=owner.username,
@@ -140,7 +139,7 @@ async def _authenticate(
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not constant_time_equals(sent, claims.csrf):
             log.info("auth.csrf.rejected", path=request.url.path)
-            raise Forbidden("missing or invalid CSRF token", code="csrf_failed")
+            raise CsrfFailed("missing or invalid CSRF token")
     if sessions.needs_refresh(claims):
         # Picked up by the request middleware, which sets the renewed cookies.
         request.state.session_refresh = sessions.refresh(claims)
@@ -174,9 +173,9 @@ def require(permission: Permission) -> DependsParam:
 
     async def dependency(principal: Annotated[Principal | None, Depends(get_principal)]) -> Principal:
         if principal is None:
-            raise Unauthorized("authentication required")
+            raise AuthenticationRequired("authentication required")
         if not principal.can(permission):
-            raise Forbidden(f"requires permission '{permission.value}'")
+            raise PermissionDenied(f"requires permission '{permission.value}'")
         return principal
 
     dependency.__name__ = f"require_{permission.name.lower()}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from litemaas.auth import repository
 from litemaas.kit.crypto import random_token
 from litemaas.kit.time import utcnow
 from litemaas.models.oauth_state import OAuthState
@@ -23,7 +23,7 @@ async def create_state(
 ) -> OAuthState:
     now = utcnow()
     # Expired attempts are swept here so the table stays small without a job.
-    await session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
+    await repository.prune_oauth_states(session, before=now)
     state = OAuthState(
         state=random_token(32),
         provider=provider,
@@ -33,16 +33,9 @@ async def create_state(
         created_at=now,
         expires_at=now + timedelta(seconds=ttl_seconds),
     )
-    session.add(state)
-    await session.flush()
-    return state
+    return await repository.add_oauth_state(session, state)
 
 
 async def consume_state(session: AsyncSession, *, state: str, provider: str) -> OAuthState | None:
     """The pending login for ``state``, deleted in the same statement (single use)."""
-    result = await session.execute(
-        delete(OAuthState)
-        .where(OAuthState.state == state, OAuthState.provider == provider, OAuthState.expires_at > utcnow())
-        .returning(OAuthState)
-    )
-    return result.scalar_one_or_none()
+    return await repository.take_oauth_state(session, state=state, provider=provider, now=utcnow())

@@ -19,9 +19,9 @@ import structlog
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from litemaas.auth.errors import IdentityProviderUnavailable, LoginFailed
+from litemaas.auth.identity import LoginIdentity
 from litemaas.config import Settings
-from litemaas.errors import Unauthorized, UpstreamUnavailable
-from litemaas.users.service import LoginIdentity
 
 log = structlog.get_logger("litemaas.auth.providers")
 
@@ -37,12 +37,6 @@ _METADATA_TTL = 3600.0
 # An unknown "kid" triggers a JWKS refetch (key rotation), at most this often.
 _JWKS_MIN_REFRESH = 10.0
 _CLOCK_SKEW = 60
-
-
-class LoginFailed(Unauthorized):
-    """The identity provider's answer could not be trusted or used."""
-
-    code = "login_failed"
 
 
 class IdentityProvider(Protocol):
@@ -126,7 +120,7 @@ class OpenShiftProvider:
             data = response.json()
             authorize, token = str(data["authorization_endpoint"]), str(data["token_endpoint"])
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            raise UpstreamUnavailable("OpenShift OAuth metadata is unavailable") from exc
+            raise IdentityProviderUnavailable("OpenShift OAuth metadata is unavailable") from exc
         self._endpoints = (time.monotonic() + _METADATA_TTL, authorize, token)
         return authorize, token
 
@@ -145,7 +139,7 @@ class OpenShiftProvider:
             log.info("auth.openshift.token.rejected", error=_oauth_error(exc))
             raise LoginFailed("OpenShift refused the authorization code") from None
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable("OpenShift OAuth server is unavailable") from exc
+            raise IdentityProviderUnavailable("OpenShift OAuth server is unavailable") from exc
         access_token = token.get("access_token")
         if not access_token:
             raise LoginFailed("OpenShift returned no access token")
@@ -155,7 +149,7 @@ class OpenShiftProvider:
                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable("OpenShift user API is unavailable") from exc
+            raise IdentityProviderUnavailable("OpenShift user API is unavailable") from exc
         if response.status_code != 200:
             log.info("auth.openshift.user.rejected", status=response.status_code)
             raise LoginFailed("OpenShift user API refused the access token")
@@ -237,7 +231,7 @@ class OIDCProvider:
             response.raise_for_status()
             data: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise UpstreamUnavailable("the identity provider's discovery document is unavailable") from exc
+            raise IdentityProviderUnavailable("the identity provider's discovery document is unavailable") from exc
         if not isinstance(data, dict):
             raise LoginFailed("the identity provider's discovery document is not a JSON object")
         if str(data.get("issuer", "")).rstrip("/") != self.issuer:
@@ -261,7 +255,7 @@ class OIDCProvider:
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json())
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
-            raise UpstreamUnavailable("the identity provider's signing keys are unavailable") from exc
+            raise IdentityProviderUnavailable("the identity provider's signing keys are unavailable") from exc
         self._jwks = (time.monotonic(), keys)
         return keys
 
@@ -324,7 +318,7 @@ class OIDCProvider:
             log.info("auth.oidc.token.rejected", error=_oauth_error(exc))
             raise LoginFailed("the identity provider refused the authorization code") from None
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable("the identity provider is unavailable") from exc
+            raise IdentityProviderUnavailable("the identity provider is unavailable") from exc
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise LoginFailed("the identity provider returned no ID token")
@@ -371,7 +365,7 @@ class OIDCProvider:
     async def logout_url(self) -> str | None:
         try:
             metadata = await self.metadata()
-        except (UpstreamUnavailable, LoginFailed):
+        except (IdentityProviderUnavailable, LoginFailed):
             return None
         endpoint = metadata.get("end_session_endpoint")
         if not isinstance(endpoint, str):

@@ -10,25 +10,24 @@ from urllib.parse import urlencode
 import structlog
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
 
 from litemaas.auth.dependencies import BrowserSessions, CurrentPrincipal, IdentityProviders, client_ip, require
+from litemaas.auth.errors import CsrfFailed, LoginFailed, LoginProviderNotFound
+from litemaas.auth.identity import LoginIdentity
 from litemaas.auth.oauth_state import consume_state, create_state
 from litemaas.auth.permissions import Permission, Role
-from litemaas.auth.providers import IdentityProvider, LoginFailed
+from litemaas.auth.providers import IdentityProvider
+from litemaas.auth.schemas import ProviderInfo, SessionInfo
 from litemaas.auth.sessions import CSRF_HEADER, SessionManager
 from litemaas.config import Settings
 from litemaas.db import Session
 from litemaas.dependencies import AppSettings
-from litemaas.errors import Forbidden, LiteMaaSError, NotFound
+from litemaas.errors import LiteMaaSError
 from litemaas.kit.crypto import constant_time_equals, random_token
 from litemaas.litellm_admin.client import LiteLLMAdminClient
 from litemaas.litellm_admin.dependencies import OptionalLiteLLMAdmin
-from litemaas.models.user import User
 from litemaas.users import service as users
-from litemaas.users.cache import UserStateCache
-from litemaas.users.dependencies import UserCache
-from litemaas.users.service import LoginIdentity
+from litemaas.users.cache import UserCache, UserStateCache
 
 log = structlog.get_logger("litemaas.auth")
 
@@ -51,7 +50,7 @@ def safe_return_to(value: str | None) -> str:
 def _provider(providers: Mapping[str, IdentityProvider], name: str) -> IdentityProvider:
     provider = providers.get(name)
     if provider is None:
-        raise NotFound(f"login provider '{name}' is not enabled")
+        raise LoginProviderNotFound(f"login provider '{name}' is not enabled")
     return provider
 
 
@@ -98,7 +97,7 @@ async def start_login(
 ) -> RedirectResponse:
     """Redirect the browser to the identity provider (state, nonce and PKCE verifier kept in the DB)."""
     if provider_name not in ("openshift", "oidc"):
-        raise NotFound("unknown login provider")
+        raise LoginProviderNotFound("unknown login provider")
     provider = _provider(providers, provider_name)
     pending = await create_state(
         session,
@@ -144,7 +143,7 @@ async def login_callback(
 ) -> Response:
     """Finish a login on any replica: single-use state, code exchange, identity, session cookie."""
     if provider_name not in ("openshift", "oidc"):
-        raise NotFound("unknown login provider")
+        raise LoginProviderNotFound("unknown login provider")
     provider = _provider(providers, provider_name)
     if error is not None:
         log.info("auth.login.idp_error", provider=provider_name, error=error[:100])
@@ -195,7 +194,7 @@ async def dev_login(
 ) -> Response:
     """Development login: pick a username and a role. Absent unless explicitly enabled in development."""
     if not (settings.dev_login_enabled and settings.environment == "development"):
-        raise NotFound("not found")
+        raise LoginProviderNotFound("not found")
     username = username.strip()
     if not _USERNAME.match(username):
         return _login_error("invalid_username")
@@ -215,23 +214,9 @@ async def dev_login(
         return _login_error(exc.code)
 
 
-class SessionInfo(BaseModel):
-    id: str
-    user_id: str
-    username: str
-    email: str | None
-    display_name: str | None
-    role: Role
-    via: str
-    permissions: list[str]
-    groups: list[str]
-
-
 @router.get("/me", response_model=SessionInfo)
 async def me(principal: CurrentPrincipal, session: Session) -> SessionInfo:
-    user = await session.get(User, principal.user_id)
-    if user is None:
-        raise NotFound("user not found")
+    user = await users.get_user(session, principal.user_id)
     return SessionInfo(
         id=str(principal.user_id),
         user_id=str(principal.user_id),
@@ -243,12 +228,6 @@ async def me(principal: CurrentPrincipal, session: Session) -> SessionInfo:
         permissions=sorted(p.value for p in principal.permissions),
         groups=list(user.groups),
     )
-
-
-class ProviderInfo(BaseModel):
-    name: str
-    label: str
-    login_url: str
 
 
 @router.get("/providers", response_model=list[ProviderInfo], dependencies=[require(Permission.PUBLIC)])
@@ -274,7 +253,7 @@ async def _logout(
     if claims is not None:
         sent = request.headers.get(CSRF_HEADER) or csrf_from_form or ""
         if not sent or not constant_time_equals(sent, claims.csrf):
-            raise Forbidden("missing or invalid CSRF token", code="csrf_failed")
+            raise CsrfFailed("missing or invalid CSRF token")
         await sessions.revoke(session, claims)
         log.info("auth.logout.done", user_id=str(claims.user_id))
     logout_url = None

@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from litemaas.auth import repository
 from litemaas.kit.crypto import random_token
 from litemaas.kit.time import utcnow
-from litemaas.models.revoked_session import RevokedSession
 
 CSRF_HEADER = "X-CSRF-Token"
 _ISSUER = "litemaas"
@@ -158,14 +156,9 @@ class SessionManager:
     async def revoke(self, db: AsyncSession, claims: SessionClaims) -> None:
         """Revoke the session id for as long as any token of it could live (renewals included)."""
         until = max(claims.expires_at, claims.auth_time + MAX_SESSION_SECONDS)
-        await db.execute(
-            insert(RevokedSession)
-            .values(session_id=claims.session_id, expires_at=datetime.fromtimestamp(until, UTC))
-            .on_conflict_do_nothing(index_elements=["session_id"])
-        )
+        await repository.revoke_session(db, session_id=claims.session_id, until=datetime.fromtimestamp(until, UTC))
         # Logouts are rare: pruning here keeps the table at the sessions of the last 12 hours.
-        await db.execute(delete(RevokedSession).where(RevokedSession.expires_at < utcnow()))
+        await repository.prune_revoked_sessions(db, before=utcnow())
 
     async def is_revoked(self, db: AsyncSession, session_id: str) -> bool:
-        found = await db.scalar(select(RevokedSession.session_id).where(RevokedSession.session_id == session_id))
-        return found is not None
+        return await repository.is_session_revoked(db, session_id)

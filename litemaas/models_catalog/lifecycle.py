@@ -199,7 +199,7 @@ async def create_model(
     model.available = True
     model.deleted_at = None
     if existing is None:
-        session.add(model)
+        repository.add(session, model)
     await session.flush()
     await audit.record(
         session,

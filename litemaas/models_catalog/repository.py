@@ -60,3 +60,7 @@ async def lock_catalog(session: AsyncSession) -> None:
 
 async def all_models_for_update(session: AsyncSession) -> Sequence[CatalogModel]:
     return (await session.scalars(select(CatalogModel).order_by(CatalogModel.name).with_for_update())).all()
+
+
+def add(session: AsyncSession, model: CatalogModel) -> None:
+    session.add(model)

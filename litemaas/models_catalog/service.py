@@ -213,7 +213,7 @@ async def apply_mirror(
         if model is None:
             model = new_catalog_row(item)
             if not dry_run:
-                session.add(model)
+                repository.add(session, model)
             diff.added.append(model)
         elif model.deleted_at is not None:
             diff.ignored_deleted.append(name)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
-from litemaas.auth.principal import Principal
 from litemaas.db import Session
 from litemaas.settings_admin import service
+from litemaas.settings_admin.dependencies import SettingsWriter
 from litemaas.settings_admin.schemas import ApiKeySettings
 
 router = APIRouter(prefix="/admin/settings", tags=["settings"])
@@ -25,6 +23,6 @@ async def get_api_key_settings(session: Session) -> ApiKeySettings:
 async def put_api_key_settings(
     session: Session,
     body: ApiKeySettings,
-    principal: Annotated[Principal, require(Permission.SETTINGS_WRITE)],
+    principal: SettingsWriter,
 ) -> ApiKeySettings:
     return await service.update_api_key_settings(session, actor=principal, settings=body)

@@ -7,14 +7,12 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
-from litemaas.errors import BadRequest
-from litemaas.models.admin_setting import AdminSetting
+from litemaas.settings_admin import repository
+from litemaas.settings_admin.errors import InconsistentSettings
 from litemaas.settings_admin.schemas import ApiKeySettings, first_inconsistency
 
 API_KEYS = "api_keys"
@@ -23,7 +21,7 @@ log = structlog.get_logger("litemaas.settings_admin")
 
 
 async def get_api_key_settings(session: AsyncSession) -> ApiKeySettings:
-    value = await session.scalar(select(AdminSetting.value).where(AdminSetting.name == API_KEYS))
+    value = await repository.get_value(session, API_KEYS)
     return _stored_settings(value) if value else ApiKeySettings()
 
 
@@ -58,16 +56,10 @@ def _drop(document: dict[str, Any], path: list[str]) -> None:
 async def update_api_key_settings(session: AsyncSession, *, actor: Actor, settings: ApiKeySettings) -> ApiKeySettings:
     problem = first_inconsistency(settings)
     if problem is not None:
-        raise BadRequest(problem[1], field=problem[0])
+        raise InconsistentSettings(problem[1], field=problem[0])
     before = await get_api_key_settings(session)
     value = settings.model_dump(mode="json")
-    statement = insert(AdminSetting).values(name=API_KEYS, value=value, updated_by_id=actor.user_id)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[AdminSetting.name],
-            set_={"value": value, "updated_by_id": actor.user_id, "updated_at": statement.excluded.updated_at},
-        )
-    )
+    await repository.put_value(session, API_KEYS, value, updated_by=actor.user_id)
     await audit.record(
         session,
         actor=actor,

@@ -206,3 +206,7 @@ async def model(session: AsyncSession, model_id: uuid.UUID) -> CatalogModel:
     found = await session.get(CatalogModel, model_id)
     assert found is not None, "subscriptions.model_id references catalog_models"
     return found
+
+
+def add_history(session: AsyncSession, entry: SubscriptionHistory) -> None:
+    session.add(entry)

@@ -133,7 +133,8 @@ async def _set_status(
     if admin_decision:
         sub.decided_by_id = actor.user_id
         sub.decided_at = now
-    session.add(
+    repository.add_history(
+        session,
         SubscriptionHistory(
             subscription_id=sub.id,
             action=action,
@@ -143,7 +144,7 @@ async def _set_status(
             actor_label=_actor_label(actor)[:255],
             reason=reason,
             occurred_at=now,
-        )
+        ),
     )
     await session.flush()
     await audit.record(

@@ -11,15 +11,17 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
 import structlog
+from fastapi import Depends, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.auth.permissions import Role
-from litemaas.models.user import User
+from litemaas.kit.app_state import AppSlot
+from litemaas.users import repository
 
 log = structlog.get_logger("litemaas.users.cache")
 
@@ -85,9 +87,17 @@ class UserStateCache:
 
     @staticmethod
     async def _load(session: AsyncSession, user_id: uuid.UUID) -> UserState | None:
-        row = (
-            await session.execute(select(User.username, User.role, User.is_active).where(User.id == user_id))
-        ).one_or_none()
+        row = await repository.role_row(session, user_id)
         if row is None:
             return None
         return UserState(user_id, row.username, Role(row.role), row.is_active)
+
+
+USER_CACHE = AppSlot[UserStateCache]("user_cache")
+
+
+def get_user_cache(request: Request) -> UserStateCache:
+    return USER_CACHE.get(request.app)
+
+
+UserCache = Annotated[UserStateCache, Depends(get_user_cache)]

@@ -1,19 +1,12 @@
-"""Typed dependencies of the users domain: the per-request user-state cache."""
+"""Who may see and change users."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from litemaas.auth.dependencies import require
+from litemaas.auth.permissions import Permission
+from litemaas.auth.principal import Principal
 
-from litemaas.kit.app_state import AppSlot
-from litemaas.users.cache import UserStateCache
-
-USER_CACHE = AppSlot[UserStateCache]("user_cache")
-
-
-def get_user_cache(request: Request) -> UserStateCache:
-    return USER_CACHE.get(request.app)
-
-
-UserCache = Annotated[UserStateCache, Depends(get_user_cache)]
+UserWriter = Annotated[Principal, require(Permission.USERS_WRITE)]
+"""Changes a user's manual role or activation (admin only)."""

@@ -28,7 +28,7 @@ _STORED = tuple(name for name in UserLimitsIn.model_fields)
 async def _user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await repository.get(session, user_id)
     if user is None:
-        raise UserNotFound(user_id)
+        raise UserNotFound(f"user {user_id} not found")
     return user
 
 

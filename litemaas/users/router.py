@@ -9,24 +9,15 @@ from fastapi import APIRouter, Query
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission, Role
-from litemaas.auth.principal import Principal
 from litemaas.db import Session
-from litemaas.errors import NotFound
 from litemaas.kit.pagination import Page, Pagination
 from litemaas.litellm_admin.dependencies import LiteLLMAdmin, OptionalLiteLLMAdmin
-from litemaas.models.user import User
 from litemaas.users import limits, service
-from litemaas.users.dependencies import UserCache
+from litemaas.users.cache import UserCache
+from litemaas.users.dependencies import UserWriter
 from litemaas.users.schemas import ActiveChange, RoleChange, UserLimitsIn, UserLimitsOut, UserOut
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
-
-
-async def _get(session: Session, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound("user not found")
-    return user
 
 
 @router.get("", response_model=Page[UserOut], dependencies=[require(Permission.ADMIN_READ)])
@@ -45,7 +36,7 @@ async def list_users(
 
 @router.get("/{user_id}", response_model=UserOut, dependencies=[require(Permission.ADMIN_READ)])
 async def get_user(session: Session, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(await _get(session, user_id))
+    return UserOut.model_validate(await service.get_user(session, user_id))
 
 
 @router.put("/{user_id}/role", response_model=UserOut)
@@ -54,12 +45,12 @@ async def change_role(
     cache: UserCache,
     user_id: uuid.UUID,
     body: RoleChange,
-    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+    principal: UserWriter,
 ) -> UserOut:
     user = await service.set_manual_role(
         session,
         actor=principal,
-        user=await _get(session, user_id),
+        user=await service.get_user(session, user_id),
         role=body.role,
         cache=cache,
         reason=body.reason,
@@ -74,12 +65,12 @@ async def change_active(
     litellm: OptionalLiteLLMAdmin,
     user_id: uuid.UUID,
     body: ActiveChange,
-    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+    principal: UserWriter,
 ) -> UserOut:
     user = await service.set_active(
         session,
         actor=principal,
-        user=await _get(session, user_id),
+        user=await service.get_user(session, user_id),
         active=body.is_active,
         cache=cache,
         reason=body.reason,
@@ -99,6 +90,6 @@ async def set_limits(
     litellm: LiteLLMAdmin,
     user_id: uuid.UUID,
     body: UserLimitsIn,
-    principal: Annotated[Principal, require(Permission.USERS_WRITE)],
+    principal: UserWriter,
 ) -> UserLimitsOut:
     return await limits.set_user_limits(session, litellm, actor=principal, user_id=user_id, data=body)

@@ -4,41 +4,34 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import Boolean, Label, and_, case, func, literal, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.access import service as access
 from litemaas.audit.service import Actor, SystemActor, record
+from litemaas.auth.errors import TokenEscalation
+from litemaas.auth.identity import LoginIdentity
 from litemaas.auth.permissions import ROLE_PERMISSIONS, Role
 from litemaas.auth.principal import Principal, highest_role
 from litemaas.db import after_commit
-from litemaas.errors import BadRequest, Conflict, Forbidden, NotFound
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.models.user import User
+from litemaas.users import repository
 from litemaas.users.cache import UserStateCache
+from litemaas.users.errors import (
+    AccountDeactivated,
+    AmbiguousUser,
+    InvalidIdentity,
+    SelfLockout,
+    UsernameTaken,
+    UserNotFound,
+)
 
 log = structlog.get_logger("litemaas.users")
-
-
-@dataclass(frozen=True, slots=True)
-class LoginIdentity:
-    """What an identity provider told us about the person logging in."""
-
-    provider: str
-    subject: str
-    username: str
-    email: str | None = None
-    display_name: str | None = None
-    groups: tuple[str, ...] = field(default_factory=tuple)
-    # Development login only: the role picked on the form stands in for IdP groups.
-    dev_role: Role | None = None
 
 
 def role_from_groups(groups: tuple[str, ...] | list[str], mapping: Mapping[str, str]) -> Role | None:
@@ -58,14 +51,6 @@ def _view(user: User) -> dict[str, object]:
         "manual_role": user.manual_role,
         "is_active": user.is_active,
     }
-
-
-def _role_sql(group_role: Any, manual_role: Any) -> Any:
-    return case(
-        (or_(group_role == "admin", manual_role == "admin"), literal("admin")),
-        (or_(group_role == "admin_readonly", manual_role == "admin_readonly"), literal("admin_readonly")),
-        else_=literal("user"),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +80,11 @@ async def login(
     )
     group_role_value = group_role.value if group_role not in (None, Role.USER) else None
     if not 0 < len(identity.username) <= 255 or not 0 < len(identity.subject) <= 255:
-        raise BadRequest("the identity provider sent an unusable user name or subject", code="invalid_identity")
+        raise InvalidIdentity("the identity provider sent an unusable user name or subject")
     email = identity.email if identity.email and len(identity.email) <= 320 else None
-    existing = await session.scalar(
-        select(User).where(User.identity_provider == identity.provider, User.subject == identity.subject)
-    )
+    existing = await repository.get_by_identity(session, provider=identity.provider, subject=identity.subject)
     if existing is not None and not existing.is_active:
-        raise Forbidden("this account is deactivated", code="account_deactivated")
+        raise AccountDeactivated("this account is deactivated")
     before = _view(existing) if existing is not None else None
     now = utcnow()
     values = {
@@ -120,32 +103,14 @@ async def login(
         "created_at": now,
         "updated_at": now,
     }
-    stmt = insert(User).values(**values)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[User.identity_provider, User.subject],
-        set_={
-            "username": stmt.excluded.username,
-            "email": stmt.excluded.email,
-            "display_name": stmt.excluded.display_name,
-            "groups": stmt.excluded.groups,
-            "group_role": stmt.excluded.group_role,
-            "role": _role_sql(stmt.excluded.group_role, User.manual_role),
-            "last_login_at": stmt.excluded.last_login_at,
-            "updated_at": stmt.excluded.updated_at,
-        },
-        where=User.is_active.is_(True),
-    ).returning(User.id, _inserted_flag())
     try:
-        async with session.begin_nested():
-            row = (await session.execute(upsert)).one_or_none()
+        row = await repository.upsert_login(session, values)
     except IntegrityError:
-        raise Conflict(
-            f"the username '{identity.username}' belongs to another identity", code="username_taken"
-        ) from None
+        raise UsernameTaken(f"the username '{identity.username}' belongs to another identity") from None
     if row is None:
-        raise Forbidden("this account is deactivated", code="account_deactivated")
-    user_id, created = row[0], bool(row[1])
-    user = await session.get(User, user_id, populate_existing=True)
+        raise AccountDeactivated("this account is deactivated")
+    user_id, created = row
+    user = await repository.get_fresh(session, user_id)
     assert user is not None
     actor = SystemActor(label=user.username, via="login", user_id=user.id)
     if created:
@@ -188,34 +153,30 @@ async def login(
     return LoginResult(user=user, created=created)
 
 
-def _inserted_flag() -> Label[bool]:
-    # xmax = 0 only on a freshly inserted row version: tells insert from conflict-update.
-    return literal_column("(xmax = 0)", type_=Boolean).label("inserted")
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user with this id; ``UserNotFound`` when there is none."""
+    user = await repository.get(session, user_id)
+    if user is None:
+        raise UserNotFound("user not found")
+    return user
 
 
 async def find_user(session: AsyncSession, ref: str) -> User:
     """A user by id, username or e-mail (case-insensitive); exactly one must match."""
     try:
-        user = await session.get(User, uuid.UUID(ref))
+        user = await repository.get(session, uuid.UUID(ref))
         if user is not None:
             return user
     except ValueError:
         pass
-    lowered = ref.strip().lower()
-    matches = list(
-        (
-            await session.scalars(
-                select(User).where(or_(func.lower(User.username) == lowered, func.lower(User.email) == lowered))
-            )
-        ).all()
-    )
+    matches = await repository.by_username_or_email(session, ref.strip().lower())
     exact = [u for u in matches if u.username == ref]
     if len(exact) == 1:
         return exact[0]
     if not matches:
-        raise NotFound(f"no user '{ref}' (users exist once they have logged in)")
+        raise UserNotFound(f"no user '{ref}' (users exist once they have logged in)")
     if len(matches) > 1:
-        raise Conflict(f"'{ref}' matches {len(matches)} users; use the username or id")
+        raise AmbiguousUser(f"'{ref}' matches {len(matches)} users; use the username or id")
     return matches[0]
 
 
@@ -231,16 +192,13 @@ async def set_manual_role(
     """Grant (``admin``/``admin_readonly``) or revoke (``None``/``user``) a manually granted role."""
     if isinstance(actor, Principal) and actor.user_id == user.id and role is not Role.ADMIN:
         # Keeps at least the acting admin in place; another admin (or the CLI) can do it.
-        raise BadRequest("admins cannot demote themselves; ask another admin", field="role")
+        raise SelfLockout("admins cannot demote themselves; ask another admin", field="role")
     if isinstance(actor, Principal) and actor.via == "token" and role not in (None, Role.USER):
         # A scoped token (say users:write only) must not make someone an admin whose session
         # could then mint unscoped tokens: a token grants only roles it holds itself.
         extra = sorted(p.value for p in ROLE_PERMISSIONS[role] - actor.permissions)
         if extra:
-            raise Forbidden(
-                f"a token cannot grant a role with permissions it does not hold ({', '.join(extra)})",
-                code="token_escalation",
-            )
+            raise TokenEscalation(f"a token cannot grant a role with permissions it does not hold ({', '.join(extra)})")
     before = _view(user)
     user.manual_role = role.value if role not in (None, Role.USER) else None
     user.role = highest_role(user.group_role, user.manual_role).value
@@ -277,7 +235,7 @@ async def set_active(
     LiteLLM configured (``litellm`` None) the keys there are left as they are.
     """
     if isinstance(actor, Principal) and actor.user_id == user.id and not active:
-        raise BadRequest("you cannot deactivate yourself", field="is_active")
+        raise SelfLockout("you cannot deactivate yourself", field="is_active")
     if user.is_active == active:
         return user
     before = _view(user)
@@ -312,22 +270,11 @@ async def list_users(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[User], int]:
-    conditions = []
-    if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        conditions.append(
-            or_(
-                User.username.ilike(pattern, escape="\\"),
-                User.email.ilike(pattern, escape="\\"),
-                User.display_name.ilike(pattern, escape="\\"),
-            )
-        )
-    if role is not None:
-        conditions.append(User.role == role.value)
-    if active is not None:
-        conditions.append(User.is_active.is_(active))
-    where = and_(*conditions) if conditions else literal(True)
-    total = await session.scalar(select(func.count()).select_from(User).where(where))
-    users = await session.scalars(select(User).where(where).order_by(User.username).limit(limit).offset(offset))
-    return list(users.all()), int(total or 0)
+    return await repository.search(
+        session,
+        text=search,
+        role=role.value if role is not None else None,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from litemaas.audit.redaction import REDACTED
 from litemaas.audit.service import SystemActor, record
 from litemaas.config import Settings
+from litemaas.kit.redaction import REDACTED
 from tests.backend.backend_support import asgi_client, unique
 
 

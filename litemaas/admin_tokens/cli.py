@@ -9,7 +9,7 @@ import typer
 from litemaas.auth.permissions import Role, TokenRole
 
 if TYPE_CHECKING:
-    from litemaas.auth import tokens
+    from litemaas.admin_tokens import service as tokens
     from litemaas.runner import CliContext
 
 app = typer.Typer(help="Admin API tokens for scripts (hashed at rest, shown once).", no_args_is_help=True)
@@ -28,8 +28,8 @@ def create(
 ) -> None:
     """Create a token; the secret is printed once, on stdout, and never again."""
 
+    from litemaas.admin_tokens import service as tokens
     from litemaas.audit.service import SystemActor
-    from litemaas.auth import tokens
     from litemaas.runner import run
     from litemaas.users.service import find_user
 
@@ -61,8 +61,8 @@ def create(
 def list_tokens(all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens")] = False) -> None:
     """List tokens (never their secrets)."""
 
+    from litemaas.admin_tokens import service as tokens
     from litemaas.audit.service import SystemActor
-    from litemaas.auth import tokens
     from litemaas.runner import run
 
     async def work(ctx: CliContext) -> list[str]:
@@ -90,8 +90,8 @@ def revoke(
 ) -> None:
     """Revoke a token at once."""
 
+    from litemaas.admin_tokens import service as tokens
     from litemaas.audit.service import SystemActor
-    from litemaas.auth import tokens
     from litemaas.runner import run
 
     async def work(ctx: CliContext) -> str:

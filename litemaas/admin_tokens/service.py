@@ -15,13 +15,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from litemaas.admin_tokens import repository
+from litemaas.admin_tokens.errors import InvalidTokenRequest, TokenAboveOwner, TokenNotFound
 from litemaas.audit.service import Actor, record
+from litemaas.auth.errors import TokenEscalation
 from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role, TokenRole, effective_permissions
 from litemaas.auth.principal import Principal
-from litemaas.errors import BadRequest, Forbidden, NotFound
 from litemaas.kit.crypto import random_token, sha256_hex
 from litemaas.kit.time import utcnow
 from litemaas.models.admin_token import AdminToken
@@ -63,9 +64,9 @@ def validate_scopes(role: Role, scopes: list[str] | None) -> list[str] | None:
         try:
             permission = Permission(scope)
         except ValueError:
-            raise BadRequest(f"unknown permission '{scope}'", field="scopes") from None
+            raise InvalidTokenRequest(f"unknown permission '{scope}'", field="scopes") from None
         if permission not in allowed:
-            raise BadRequest(f"role {role.value} does not grant '{scope}'", field="scopes")
+            raise InvalidTokenRequest(f"role {role.value} does not grant '{scope}'", field="scopes")
         parsed.append(permission.value)
     return sorted(set(parsed))
 
@@ -93,10 +94,9 @@ def _bounded_by_creator(
     extra = sorted(p.value for p in wanted - creator.permissions)
     if extra:
         held = "unscoped" if creator.scopes is None else ", ".join(sorted(p.value for p in creator.scopes))
-        raise Forbidden(
+        raise TokenEscalation(
             f"a token cannot create a token with permissions it does not hold ({', '.join(extra)}); "
-            f"this token has role {creator.role.value} and scopes: {held}",
-            code="token_escalation",
+            f"this token has role {creator.role.value} and scopes: {held}"
         )
     limit = creator.token_expires_at
     assert limit is not None
@@ -104,10 +104,9 @@ def _bounded_by_creator(
         # Whole days: a token with 20 hours left may still ask for 1 day (and gets 20 hours).
         days_left = max(math.ceil((limit - utcnow()) / timedelta(days=1)), 1)
         if expires_in_days > days_left:
-            raise Forbidden(
+            raise TokenEscalation(
                 f"a token cannot create a token that outlives it: this token expires "
-                f"{limit:%Y-%m-%d %H:%M} UTC, so expires_in_days may be at most {days_left}",
-                code="token_escalation",
+                f"{limit:%Y-%m-%d %H:%M} UTC, so expires_in_days may be at most {days_left}"
             )
     return min(expires_at, limit)
 
@@ -134,14 +133,14 @@ async def create_token(
     if expires_in_days is None:
         expires_in_days = min(default_days, max_days)
     if role not in TOKEN_ROLES:
-        raise BadRequest("a token's role is admin or admin_readonly", field="role")
+        raise InvalidTokenRequest("a token's role is admin or admin_readonly", field="role")
     if owner_role is Role.USER or (owner_role is Role.ADMIN_READONLY and role is Role.ADMIN):
-        raise Forbidden("a token cannot grant more than its owner's role")
+        raise TokenAboveOwner("a token cannot grant more than its owner's role")
     if not 1 <= expires_in_days <= max_days:
-        raise BadRequest(f"expiry must be between 1 and {max_days} days", field="expires_in_days")
+        raise InvalidTokenRequest(f"expiry must be between 1 and {max_days} days", field="expires_in_days")
     name = name.strip()
     if not name or len(name) > 100:
-        raise BadRequest("name must be 1-100 characters", field="name")
+        raise InvalidTokenRequest("name must be 1-100 characters", field="name")
     valid_scopes = validate_scopes(role, scopes)
     expires_at = utcnow() + timedelta(days=expires_in_days)
     creator = _acting_token(actor)
@@ -150,17 +149,18 @@ async def create_token(
             creator, role=role, scopes=valid_scopes, expires_at=expires_at, expires_in_days=requested_days
         )
     secret = TOKEN_PREFIX + random_token(32)
-    token = AdminToken(
-        name=name,
-        token_hash=sha256_hex(secret),
-        display_prefix=secret[:8],
-        role=role.value,
-        scopes=valid_scopes,
-        owner_id=owner_id,
-        expires_at=expires_at,
+    token = await repository.add(
+        session,
+        AdminToken(
+            name=name,
+            token_hash=sha256_hex(secret),
+            display_prefix=secret[:8],
+            role=role.value,
+            scopes=valid_scopes,
+            owner_id=owner_id,
+            expires_at=expires_at,
+        ),
     )
-    session.add(token)
-    await session.flush()
     await record(
         session,
         actor=actor,
@@ -174,10 +174,7 @@ async def create_token(
 
 async def list_tokens(session: AsyncSession, *, actor: Actor, include_revoked: bool = False) -> list[AdminToken]:
     """The token inventory; who looked at it is itself audited (SPEC §2), from the API or the CLI."""
-    query = select(AdminToken).order_by(AdminToken.created_at.desc())
-    if not include_revoked:
-        query = query.where(AdminToken.revoked_at.is_(None))
-    rows = list((await session.scalars(query)).all())
+    rows = await repository.list_all(session, include_revoked=include_revoked)
     await record(
         session,
         actor=actor,
@@ -189,25 +186,23 @@ async def list_tokens(session: AsyncSession, *, actor: Actor, include_revoked: b
     return rows
 
 
+async def get_token(session: AsyncSession, token_id: uuid.UUID) -> AdminToken:
+    token = await repository.get(session, token_id)
+    if token is None:
+        raise TokenNotFound("token not found")
+    return token
+
+
 async def find_token(session: AsyncSession, token_ref: str) -> AdminToken:
     """A token by id, or by its unique name among non-revoked tokens."""
     try:
         token_id = uuid.UUID(token_ref)
     except ValueError:
-        matches = list(
-            (
-                await session.scalars(
-                    select(AdminToken).where(AdminToken.name == token_ref, AdminToken.revoked_at.is_(None))
-                )
-            ).all()
-        )
+        matches = await repository.active_by_name(session, token_ref)
         if len(matches) != 1:
-            raise NotFound(f"no single active token named '{token_ref}'") from None
+            raise TokenNotFound(f"no single active token named '{token_ref}'") from None
         return matches[0]
-    token = await session.get(AdminToken, token_id)
-    if token is None:
-        raise NotFound("token not found")
-    return token
+    return await get_token(session, token_id)
 
 
 async def revoke_token(
@@ -217,9 +212,8 @@ async def revoke_token(
     if acting is not None and acting.token_id != token.id:
         extra = sorted(p.value for p in token_permissions(token) - acting.permissions)
         if extra:
-            raise Forbidden(
-                f"a token cannot revoke a token holding permissions it does not hold ({', '.join(extra)})",
-                code="token_escalation",
+            raise TokenEscalation(
+                f"a token cannot revoke a token holding permissions it does not hold ({', '.join(extra)})"
             )
     if token.revoked_at is not None:
         return token
@@ -241,12 +235,12 @@ async def revoke_token(
 
 async def authenticate_token(session: AsyncSession, secret: str) -> AdminToken | None:
     """The live token matching ``secret``, or None (unknown, revoked or expired)."""
-    token = await session.scalar(select(AdminToken).where(AdminToken.token_hash == sha256_hex(secret)))
+    token = await repository.by_hash(session, sha256_hex(secret))
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-        await session.execute(update(AdminToken).where(AdminToken.id == token.id).values(last_used_at=now))
+        await repository.set_last_used(session, token.id, now)
     return token
 
 

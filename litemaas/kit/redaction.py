@@ -1,4 +1,4 @@
-"""Scrubbing secrets out of anything that is stored or logged."""
+"""Scrubbing secrets out of anything that is stored or logged (audit rows, log lines)."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ _SECRET_VALUE = re.compile(
 
 
 def is_secret_field(name: str) -> bool:
+    """Whether a field called ``name`` holds a secret (``api_key`` yes, ``key_alias`` no)."""
     return name.lower() in _SECRET_EXACT or bool(_SECRET_FIELD.search(name))
 
 
 def redact_text(value: str) -> str:
+    """``value`` with every secret-looking substring (keys, tokens, JWTs) replaced."""
     return _SECRET_VALUE.sub(REDACTED, value)
 
 

@@ -1,0 +1,1 @@
+"""Admin API tokens: scoped, expiring credentials for scripts, hashed at rest and shown once."""

@@ -1,0 +1,9 @@
+"""Errors of the audit domain."""
+
+from __future__ import annotations
+
+from litemaas.errors import BadRequest
+
+
+class InvalidTimeRange(BadRequest):
+    """A search whose lower time bound is not before its upper bound."""
