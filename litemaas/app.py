@@ -112,7 +112,7 @@ def create_app(
     from litemaas.api import api_router
     from litemaas.auth.router import login_router
     from litemaas.health.router import metrics_router
-    from litemaas.web.router import router as web_router
+    from litemaas.web import install_portal
 
     app = FastAPI(
         title="LiteMaaS",
@@ -139,5 +139,5 @@ def create_app(
     app.include_router(api_router)
     app.include_router(login_router)
     app.include_router(metrics_router)
-    app.include_router(web_router)
+    install_portal(app)
     return app
