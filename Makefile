@@ -44,7 +44,7 @@ fmt: install
 messages: install
 	mkdir -p .run
 	$(VENV)/bin/pybabel extract -F litemaas/web/babel.cfg -k N_ --no-location --sort-output --omit-header -o .run/messages.pot .
-	$(VENV)/bin/pybabel update -i .run/messages.pot -d litemaas/web/locale --no-wrap --ignore-obsolete --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i .run/messages.pot -d litemaas/web/locale --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) .uv $(ENGINE_DIR)/node_modules $(WEB_NPM)/node_modules .run

@@ -29,6 +29,7 @@ from litemaas.web.dependencies import PageUser, Render, page_user
 from litemaas.web.rendering import PageSession
 from litemaas.web.routing import page_router
 from tests.backend.backend_support import REDIS_URL, free_port
+from tests.backend.conftest import idp, idp_settings  # noqa: F401
 from tests.e2e.fixtures import *
 from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, serve_app
 

@@ -383,3 +383,13 @@ async def test_a_new_locale_needs_no_template_change(make_app, tmp_path, monkeyp
         assert 'lang="xx"' in response.text, name
         leftovers = _untranslated(response.text, {"LiteMaaS", username})
         assert not leftovers, f"{name}: text not from the catalog: {leftovers}"
+
+
+async def test_login_page_offers_each_configured_provider_keeping_next(make_app, idp_settings):
+    async with make_app(idp_settings) as app, asgi_client(app) as c:
+        page = await c.get("/login", params={"next": "/catalog?q=a b"})
+    links = dict(re.findall(r'href="(/auth/[a-z]+/start\?[^"]*)" data-provider="([a-z]+)"', page.text))
+    assert sorted(links.values()) == ["oidc", "openshift"]
+    for href in links:
+        assert parse_qs(urlsplit(href.replace("&amp;", "&")).query) == {"next": ["/catalog?q=a b"]}
+    assert "Log in with OpenShift" in page.text and "Log in with single sign-on" in page.text
