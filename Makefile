@@ -5,19 +5,21 @@ UV_VERSION := 0.13.8
 UV := .uv/bin/uv
 VENV := .venv
 ENGINE_DIR := litemaas/proxy_runtime/engine
+WEB_NPM := litemaas/web/npm
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: install run test bench lint fmt clean
+.PHONY: install run test bench lint fmt clean messages
 
 $(UV):
 	python3 -m venv .uv
 	.uv/bin/pip install --quiet uv==$(UV_VERSION)
 
-# The venv from the hash-locked uv.lock, the engine sidecar's npm lock, then
+# The venv from the hash-locked uv.lock, the npm locks (engine sidecar, portal assets), then
 # LiteLLM's Prisma client generated against our offline engine.
 install: $(UV)
 	$(UV) sync --frozen
 	cd $(ENGINE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(WEB_NPM) && npm ci --no-audit --no-fund --loglevel=error
 	$(VENV)/bin/litemaas proxy generate
 
 run: install
@@ -39,5 +41,11 @@ fmt: install
 	$(VENV)/bin/ruff format litemaas hooks tests
 	$(VENV)/bin/ruff check --fix litemaas hooks tests
 
+# The portal's message catalogs after a template or an N_() label changed.
+messages: install
+	mkdir -p .run
+	$(VENV)/bin/pybabel extract -F litemaas/web/babel.cfg -k N_ --no-location --sort-output --omit-header -o .run/messages.pot .
+	$(VENV)/bin/pybabel update -i .run/messages.pot -d litemaas/web/locale --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
+
 clean:
-	rm -rf $(VENV) .uv $(ENGINE_DIR)/node_modules .run
+	rm -rf $(VENV) .uv $(ENGINE_DIR)/node_modules $(WEB_NPM)/node_modules .run

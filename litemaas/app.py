@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     from litemaas.api import api_router
     from litemaas.auth.router import login_router
     from litemaas.health.router import metrics_router
-    from litemaas.web.router import router as web_router
+    from litemaas.web import install_portal
 
     app = FastAPI(
         title="LiteMaaS",
@@ -131,5 +131,5 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.include_router(api_router)
     app.include_router(login_router)
     app.include_router(metrics_router)
-    app.include_router(web_router)
+    install_portal(app)
     return app

@@ -136,7 +136,8 @@ async def _authenticate(
     if user is None or not user.is_active:
         return None
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
+        # A page form sends the token as a field (read by litemaas.web.dependencies.lift_form_csrf).
+        sent = request.headers.get(CSRF_HEADER, "") or getattr(request.state, "csrf_form_token", "")
         if not sent or not constant_time_equals(sent, claims.csrf):
             log.info("auth.csrf.rejected", path=request.url.path)
             raise CsrfFailed("missing or invalid CSRF token")

@@ -25,8 +25,9 @@ async def test_full_login_creates_user_with_role_from_groups(make_app, idp_setti
     async with make_app(idp_settings) as app, browser(app) as b:
         response = await b.get("/auth/oidc/start", params={"next": "/"})
         assert response.status_code == 200
-        assert str(response.url) == "http://testserver/"
-        assert "Welcome" in response.text
+        # Back where the login started (the home page leads to the catalog), logged in.
+        assert str(response.url) == "http://testserver/catalog"
+        assert f'data-testid="username">{username}<' in response.text
         me = (await b.get("/api/v1/auth/me")).json()
         assert me["username"] == username
         assert me["role"] == "admin"

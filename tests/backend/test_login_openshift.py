@@ -14,8 +14,8 @@ async def test_login_with_groups_from_the_user_api(make_app, idp_settings, idp):
     username = unique("ocp")
     idp.login_as(username, groups=["litemaas-readonly"], full_name="Ada Lovelace")
     async with make_app(idp_settings) as app, browser(app) as b:
-        response = await b.get("/auth/openshift/start", params={"next": "/"})
-        assert response.status_code == 200 and response.url.path == "/"
+        response = await b.get("/auth/openshift/start", params={"next": "/catalog?q=x"})
+        assert response.status_code == 200 and str(response.url) == "http://testserver/catalog?q=x"
         me = (await b.get("/api/v1/auth/me")).json()
         assert me["username"] == username
         assert me["role"] == "admin_readonly"

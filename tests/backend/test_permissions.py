@@ -1,6 +1,8 @@
-"""Every /api route declares a permission; every role gets exactly what the table grants.
+"""Every /api route and every portal page declares a permission; every role gets exactly what the table grants.
 
-A new route without ``require(...)`` fails ``test_every_api_route_declares_a_permission``.
+A new route without ``require(...)`` fails ``test_every_api_route_declares_a_permission``; a new
+page without ``page_user(...)`` (or ``require(Permission.PUBLIC)``) fails
+``test_every_page_declares_a_permission``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi.routing import iter_route_contexts
 
 from litemaas.auth.dependencies import declared_permission
 from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from litemaas.web.routing import PageRoute
 from tests.backend.backend_support import asgi_client, dev_login, free_port, unique
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -125,6 +128,7 @@ _FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 _PUBLIC_OUTSIDE_API = {
     "/",
     "/login",
+    "/static/{name:path}",
     "/metrics",
     "/auth/{provider_name}/start",
     "/auth/{provider_name}/callback",
@@ -261,3 +265,91 @@ async def _matrix(app: FastAPI) -> None:
     for role in (Role.USER, Role.ADMIN_READONLY):
         assert any(not _layout_allows(role, r) for r in routes), role
     assert all(_layout_allows(Role.ADMIN, r) for r in routes)
+
+
+# --- portal pages ------------------------------------------------------------------------
+
+
+def page_routes(app: FastAPI) -> list[ApiRoute]:
+    """Every portal page (a ``PageRoute``), as the app serves it."""
+    routes = []
+    for ctx in iter_route_contexts(app.routes):
+        if not isinstance(ctx.original_route, PageRoute):
+            continue
+        dependant = getattr(ctx, "dependant", None)
+        permissions = frozenset(_permissions(dependant)) if dependant is not None else frozenset()
+        for method in sorted(ctx.methods or ()):
+            if method != "HEAD":
+                routes.append(ApiRoute(method, ctx.path or "", permissions))
+    return routes
+
+
+def _page_layout_allows(role: Role, route: ApiRoute) -> bool:
+    """Pages follow the API's layout: ``/admin`` pages for admins (read-only ones: safe methods), the rest for all."""
+    admin_area = route.path == "/admin" or route.path.startswith("/admin/")
+    if role is Role.ADMIN:
+        return True
+    if role is Role.ADMIN_READONLY:
+        return not admin_area or route.method in SAFE
+    return not admin_area
+
+
+def test_every_page_declares_a_permission():
+    routes = page_routes(_app())
+    assert {("GET", "/"), ("GET", "/login"), ("GET", "/catalog")} <= {(r.method, r.path) for r in routes}
+    assert not _undeclared(routes), _undeclared(routes)
+    public = {r.path for r in routes if r.permissions == {Permission.PUBLIC}}
+    assert public == {"/", "/login"}, public
+
+
+def test_role_permission_table_matches_the_layout_for_every_page():
+    mismatches = []
+    for route in _protected(page_routes(_app())):
+        for role in Role:
+            granted = route.permissions <= ROLE_PERMISSIONS[role]
+            if granted != _page_layout_allows(role, route):
+                mismatches.append(f"{role.value}: {route.method} {route.path} {sorted(route.permissions)}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def _check_page(c: httpx.AsyncClient, route: ApiRoute, expected: int | None) -> str | None:
+    """``expected`` 303: sent to the login page; 403: the rendered 403 page; None: let through."""
+    kwargs = {} if route.method in SAFE else {"data": {}}
+    response = await c.request(route.method, route.url(), **kwargs)
+    if expected == 303:
+        ok = response.status_code == 303 and response.headers["location"].startswith("/login")
+    elif expected == 403:
+        ok = response.status_code == 403 and response.headers["content-type"].startswith("text/html")
+    else:
+        ok = response.status_code not in (303, 401, 403) and response.status_code < 500
+    ok = ok and "frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+    if ok:
+        return None
+    wanted = "let through" if expected is None else str(expected)
+    return f"{route.method} {route.path}: wanted {wanted}, got {response.status_code} {response.text[:200]}"
+
+
+@pytest.mark.asyncio
+async def test_page_by_role_matrix(make_app):
+    """Anonymous callers go to the login page, a role without the permission gets the 403 page."""
+    async with make_app() as app:
+        routes = _protected(page_routes(app))
+        assert routes
+        callers: list[tuple[str, Role | None, httpx.AsyncClient]] = [("anonymous", None, asgi_client(app))]
+        for role in Role:
+            callers.append((f"{role.value} session", role, await dev_login(asgi_client(app), unique(role.value), role)))
+        failures = []
+        try:
+            for route in routes:
+                for name, role, c in callers:
+                    if role is None:
+                        expected: int | None = 303
+                    else:
+                        expected = None if _page_layout_allows(role, route) else 403
+                    failure = await _check_page(c, route, expected)
+                    if failure:
+                        failures.append(f"{name}: {failure}")
+        finally:
+            for _, _, c in callers:
+                await c.aclose()
+        assert not failures, "\n".join(failures)

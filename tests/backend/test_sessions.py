@@ -35,8 +35,8 @@ async def test_anonymous_requests_are_never_admin(client):
     response = await client.post("/api/v1/admin/tokens", json={"name": "x", "role": "admin"})
     assert response.status_code == 401
     assert response.json() == {"error": "unauthorized", "detail": "authentication required"}
-    landing = await client.get("/", follow_redirects=False)
-    assert landing.status_code == 303 and landing.headers["location"] == "/login"
+    landing = await client.get("/", follow_redirects=True)
+    assert landing.url.path == "/login" and landing.url.params["next"] == "/catalog"
 
 
 async def test_session_cookie_flags(make_app, settings):

@@ -1,0 +1,156 @@
+"""Typed dependencies of the page routes: the page's user, its renderer, settings and providers.
+
+Page code reaches application state only through these functions, which read the typed
+application slots (``kit.app_state.AppSlot``) the lifespan and ``install_portal`` fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
+
+from litemaas.auth.dependencies import PERMISSION_ATTR, SAFE_METHODS, BrowserSessions, get_principal, get_sessions
+from litemaas.auth.dependencies import get_identity_providers as auth_identity_providers
+from litemaas.auth.permissions import Permission
+from litemaas.auth.principal import Principal
+from litemaas.auth.providers import IdentityProvider
+from litemaas.auth.sessions import CSRF_HEADER
+from litemaas.config import Settings
+from litemaas.db import Session
+from litemaas.dependencies import get_app_settings
+from litemaas.errors import Unauthorized
+from litemaas.kit.app_state import AppSlot
+from litemaas.users.cache import UserCache
+from litemaas.web.layout import DEFAULT_BRANDING, Branding
+from litemaas.web.rendering import LoginRequired, PageForbidden, PageRenderer, PageSession, Portal
+
+__all__ = [
+    "CSRF_FORM_FIELD",
+    "IdentityProviders",
+    "MaybePageUser",
+    "PageUser",
+    "PortalSettings",
+    "Render",
+    "page_user",
+    "render_for",
+    "session_for",
+]
+
+# The form field every page form carries (``{{ csrf_field() }}``); the same value htmx sends
+# in the X-CSRF-Token header.
+CSRF_FORM_FIELD = "csrf_token"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+PORTAL = AppSlot[Portal]("portal")
+
+
+def get_portal(request: Request) -> Portal:
+    return PORTAL.get(request.app)
+
+
+def get_portal_settings(request: Request) -> Settings:
+    return get_app_settings(request)
+
+
+def get_identity_providers(request: Request) -> Mapping[str, IdentityProvider]:
+    return auth_identity_providers(request)
+
+
+def get_branding() -> Branding:
+    # The admin console's branding (database) replaces the defaults here.
+    return DEFAULT_BRANDING
+
+
+PortalSettings = Annotated[Settings, Depends(get_portal_settings)]
+IdentityProviders = Annotated[Mapping[str, IdentityProvider], Depends(get_identity_providers)]
+
+
+def get_render(
+    request: Request,
+    portal: Annotated[Portal, Depends(get_portal)],
+    branding: Annotated[Branding, Depends(get_branding)],
+) -> PageRenderer:
+    return PageRenderer(portal, request, branding)
+
+
+Render = Annotated[PageRenderer, Depends(get_render)]
+
+
+def render_for(request: Request) -> PageRenderer:
+    """The renderer for a request whose route failed before its dependencies were all solved."""
+    return PageRenderer(get_portal(request), request, get_branding())
+
+
+def _csrf_token(request: Request, principal: Principal) -> str:
+    if principal.via != "session":
+        return ""
+    sessions = get_sessions(request)
+    cookie = request.cookies.get(sessions.cookie_name)
+    claims = sessions.decode(cookie) if cookie else None
+    return claims.csrf if claims is not None else ""
+
+
+def session_for(request: Request) -> PageSession | None:
+    """The caller as authenticated earlier in this request, if authentication got that far."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        return None
+    return PageSession(principal=principal, csrf_token=_csrf_token(request, principal))
+
+
+async def lift_form_csrf(request: Request) -> None:
+    """Let a plain HTML form carry the CSRF token as a field: such forms work without scripts.
+
+    Runs before authentication, which accepts the field as it accepts the header.
+    """
+    if request.method in SAFE_METHODS or CSRF_HEADER in request.headers:
+        return
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        token = (await request.form()).get(CSRF_FORM_FIELD)
+        if isinstance(token, str):
+            request.state.csrf_form_token = token
+
+
+@cache
+def page_user(permission: Permission) -> DependsParam:
+    """The logged-in caller holding ``permission``: else a redirect to login, or the 403 page."""
+
+    async def dependency(
+        request: Request,
+        _form_csrf: Annotated[None, Depends(lift_form_csrf)],
+        principal: Annotated[Principal | None, Depends(get_principal)],
+    ) -> PageSession:
+        if principal is None:
+            raise LoginRequired()
+        if not principal.can(permission):
+            raise PageForbidden(permission)
+        return PageSession(principal=principal, csrf_token=_csrf_token(request, principal))
+
+    dependency.__name__ = f"page_user_{permission.name.lower()}"
+    setattr(dependency, PERMISSION_ATTR, permission)
+    marker: DependsParam = Depends(dependency)
+    return marker
+
+
+# Any logged-in user; a page that needs more declares ``Annotated[PageSession, page_user(P)]``.
+PageUser = Annotated[PageSession, page_user(Permission.AUTHENTICATED)]
+
+
+async def _maybe_page_user(
+    request: Request, session: Session, users: UserCache, sessions: BrowserSessions
+) -> PageSession | None:
+    try:
+        principal = await get_principal(request, session, users, sessions)
+    except Unauthorized:
+        # A public page shows itself to a caller whose credential failed (no redirect loop).
+        return None
+    return PageSession(principal=principal, csrf_token=_csrf_token(request, principal)) if principal else None
+
+
+# On a public page (GET only): the logged-in user if there is one.
+MaybePageUser = Annotated[PageSession | None, Depends(_maybe_page_user)]

@@ -1,0 +1,114 @@
+"""Portal fixtures: the app served over real HTTP, and one headless Chromium for the whole suite.
+
+- ``portal_server``: session-scoped backend (its own migrated database, real Redis, development
+  login, no LiteLLM) served by uvicorn; it also carries ``/_test/*`` pages that exist only here
+  (a page no user role may open, a form that changes nothing) for the layout's own tests.
+- ``browser``: session-scoped Chromium from Debian's package (``/usr/bin/chromium``).
+- ``context``: a fresh browser context per test (cookies, storage), closed afterwards.
+- ``browser_login(role="user", username=None, next_path="/")``: a page in a fresh context,
+  logged in through the development form; its context is closed after the test.
+
+The backend fixtures (``make_app``, ``login``, ...) and the real-proxy ones (``litellm_stack``,
+``make_stack_app``) are imported too, for page tests that need the whole stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Annotated
+
+import pytest
+import pytest_asyncio
+from fastapi import Form
+from fastapi.responses import HTMLResponse
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from litemaas.auth.permissions import Permission
+from litemaas.config import Settings
+from litemaas.web.dependencies import PageUser, Render, page_user
+from litemaas.web.rendering import PageSession
+from litemaas.web.routing import page_router
+from tests.backend.backend_support import REDIS_URL, free_port
+from tests.backend.conftest import idp, idp_settings  # noqa: F401
+from tests.e2e.fixtures import *
+from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, serve_app
+
+portal_test_pages = page_router()
+
+
+@portal_test_pages.get("/_test/admin-only")
+async def admin_only_page(
+    user: Annotated[PageSession, page_user(Permission.ADMIN_READ)], render: Render
+) -> HTMLResponse:
+    return render("catalog/catalog.html", user)
+
+
+@portal_test_pages.post("/_test/form")
+async def form_post(user: PageUser, render: Render, note: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
+    return render("catalog/catalog.html", user, status=200)
+
+
+@pytest.fixture(scope="session")
+def portal_settings(backend_database_url: str, redis_prefix: str, session_secret: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="development",
+        database_url=backend_database_url,
+        redis_url=REDIS_URL,
+        redis_key_prefix=redis_prefix,
+        session_secret=session_secret,
+        dev_login_enabled=True,
+        cookie_secure=False,
+        proxy_url=f"http://127.0.0.1:{free_port()}",
+        master_key=None,
+        log_level="WARNING",
+        log_json=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def portal_server(portal_settings: Settings) -> Iterator[PortalServer]:
+    from litemaas.app import create_app
+
+    port = free_port()
+    settings = portal_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(settings, configure_logs=False)
+    app.include_router(portal_test_pages)
+    with serve_app(app, port) as url:
+        yield PortalServer(url=url, app=app)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest_asyncio.fixture
+async def context(browser: Browser, portal_server: PortalServer) -> AsyncIterator[BrowserContext]:
+    created = await browser.new_context(base_url=portal_server.url, viewport=DESKTOP)
+    try:
+        yield created
+    finally:
+        await created.close()
+
+
+BrowserLogin = Callable[..., Awaitable[Page]]
+
+
+@pytest_asyncio.fixture
+async def browser_login(browser: Browser, portal_server: PortalServer) -> AsyncIterator[BrowserLogin]:
+    pages: list[Page] = []
+
+    async def _login(role: str = "user", username: str | None = None, next_path: str = "/") -> Page:
+        page = await login_as(browser, portal_server.url, username=username, role=role, next_path=next_path)
+        pages.append(page)
+        return page
+
+    yield _login
+    for page in pages:
+        await page.context.close()
