@@ -77,3 +77,8 @@ def resolve(
             field="soft_budget" if "soft_budget" in moving else "max_budget",
         )
     return result
+
+
+def initial_values(settings: ApiKeySettings) -> dict[str, Any]:
+    """What a key asking for nothing gets: each limit's default, else its maximum (a form's starting values)."""
+    return {name: _fallback(name, settings) for name in LIMIT_FIELDS}

@@ -274,14 +274,17 @@ async def create_key(
 
 async def list_keys(
     session: AsyncSession,
-    litellm: LiteLLMAdminClient,
+    litellm: LiteLLMAdminClient | None,
     *,
     user_id: uuid.UUID | None,
     status: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[KeyListOut, int]:
-    """Keys with live spend, asking LiteLLM once per owner on the page (never once per key)."""
+    """Keys with live spend, asking LiteLLM once per owner on the page (never once per key).
+
+    Without a LiteLLM client (not configured) the keys are listed with ``usage_available`` False.
+    """
     keys, total = await repository.list_keys(session, user_id=user_id, status=status, limit=limit, offset=offset)
     ids = [k.id for k in keys]
     models = await repository.key_model_names(session, ids)
@@ -289,12 +292,16 @@ async def list_keys(
     usage: dict[str, KeyInfo] = {}
     usage_available = True
     owners = sorted({str(k.user_id) for k in keys if k.status == "active"})
-    if owners:
+    if owners and litellm is None:
+        # LiteLLM is not configured: the keys are listed without live spend.
+        usage_available = False
+    elif owners and litellm is not None:
+        client = litellm
         semaphore = asyncio.Semaphore(_LITELLM_CONCURRENCY)
 
         async def fetch(owner: str) -> list[KeyInfo]:
             async with semaphore:
-                return await litellm.list_user_keys(owner)
+                return await client.list_user_keys(owner)
 
         results = await asyncio.gather(*(fetch(o) for o in owners), return_exceptions=True)
         for result in results:

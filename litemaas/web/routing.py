@@ -42,6 +42,17 @@ def _return_path(request: Request) -> str:
     return current[len(base) :] if current.startswith(base + "/") else "/"
 
 
+class AnsweredWith(Exception):
+    """A failure the page answers with its own rendering (a form shown again with its error).
+
+    Raised, not returned, so the request's transaction still rolls back.
+    """
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def login_redirect(request: Request) -> Response:
     target = login_url(_return_path(request))
     if _is_htmx(request):
@@ -75,6 +86,8 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 response = await handler(request)
+            except AnsweredWith as answer:
+                response = answer.response
             except LoginRequired:
                 response = login_redirect(request)
             except PageForbidden:

@@ -10,13 +10,21 @@
 
 The backend fixtures (``make_app``, ``login``, ...) and the real-proxy ones (``litellm_stack``,
 ``make_stack_app``) are imported too, for page tests that need the whole stack.
+
+- ``stack_portal_server``: session-scoped backend like ``portal_server`` but talking to the
+  session's real LiteLLM proxy (``litellm_stack``), with the demo catalog synced.
+- ``stack_login(role="user", username=None, next_path="/")``: ``browser_login`` on that server.
+- ``stack_api(role="user", username=None)``: an ``httpx.AsyncClient`` logged in on that server
+  (CSRF header set) for arranging data through the REST API.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from fastapi import Form
@@ -31,6 +39,7 @@ from litemaas.web.routing import page_router
 from tests.backend.backend_support import REDIS_URL, free_port
 from tests.backend.conftest import idp, idp_settings  # noqa: F401
 from tests.e2e.fixtures import *
+from tests.e2e.support import stack_settings
 from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, serve_app
 
 portal_test_pages = page_router()
@@ -112,3 +121,61 @@ async def browser_login(browser: Browser, portal_server: PortalServer) -> AsyncI
     yield _login
     for page in pages:
         await page.context.close()
+
+
+def _sync_demo_catalog(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=60) as admin:
+        response = admin.post("/auth/dev", data={"username": "stack-portal-admin", "role": "admin"})
+        assert response.status_code == 303, response.text
+        admin.headers["X-CSRF-Token"] = admin.cookies["litemaas_csrf"]
+        response = admin.post("/api/v1/admin/models/sync")
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="session")
+def stack_portal_server(portal_settings: Settings, litellm_stack: Any) -> Iterator[PortalServer]:
+    from litemaas.app import create_app
+
+    port = free_port()
+    settings = stack_settings(portal_settings, litellm_stack).model_copy(
+        update={"public_url": f"http://127.0.0.1:{port}"}
+    )
+    app = create_app(settings, configure_logs=False)
+    with serve_app(app, port) as url:
+        _sync_demo_catalog(url)
+        yield PortalServer(url=url, app=app)
+
+
+@pytest_asyncio.fixture
+async def stack_login(browser: Browser, stack_portal_server: PortalServer) -> AsyncIterator[BrowserLogin]:
+    pages: list[Page] = []
+
+    async def _login(role: str = "user", username: str | None = None, next_path: str = "/") -> Page:
+        page = await login_as(browser, stack_portal_server.url, username=username, role=role, next_path=next_path)
+        pages.append(page)
+        return page
+
+    yield _login
+    for page in pages:
+        await page.context.close()
+
+
+StackApi = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest_asyncio.fixture
+async def stack_api(stack_portal_server: PortalServer) -> AsyncIterator[StackApi]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def _client(role: str = "user", username: str | None = None) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=stack_portal_server.url, timeout=60)
+        clients.append(client)
+        name = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        response = await client.post("/auth/dev", data={"username": name, "role": role})
+        assert response.status_code == 303, response.text
+        client.headers["X-CSRF-Token"] = client.cookies["litemaas_csrf"]
+        return client
+
+    yield _client
+    for client in clients:
+        await client.aclose()
