@@ -252,3 +252,30 @@ async def test_keys_page_without_subscriptions_points_to_the_catalog(
     dialog = page.get_by_test_id("create-key-dialog")
     await expect(dialog.get_by_test_id("no-subscriptions")).to_be_visible()
     await expect(dialog.get_by_test_id("create-submit")).to_be_disabled()
+
+
+async def test_edit_alias_models_and_limits(
+    stack_login: Any, stack_portal_server: Any, litellm_stack: Any, key_settings: Any
+) -> None:
+    page = await stack_login("user", next_path="/keys")
+    await _subscribe(page, CHAT, CHAT_2)
+    created = await _api(page, "POST", "/api/v1/keys", {"alias": "before", "models": [CHAT]})
+    with pytest.raises(openai.APIStatusError):
+        await chat(sdk(litellm_stack, created["key"]), CHAT_2)
+    await page.goto(stack_portal_server.url + "/keys")
+    row = page.get_by_test_id("key-row").filter(has_text="before")
+    await row.get_by_test_id("edit-key").click()
+    dialog = page.get_by_test_id("edit-key-dialog")
+    await expect(dialog.get_by_label("Name")).to_have_value("before")
+    assert await dialog.get_by_test_id("limit-rpm_limit").input_value() == "30"
+    await dialog.get_by_label("Name").fill("after")
+    await dialog.get_by_role("checkbox", name=CHAT_2).check()
+    await dialog.get_by_test_id("limit-rpm_limit").fill("90")
+    await dialog.get_by_test_id("edit-submit").click()
+    await expect(dialog).to_have_count(0)
+    await expect(page.get_by_test_id("key-row").filter(has_text="after")).to_have_count(1)
+    key = await _api(page, "GET", f"/api/v1/keys/{created['id']}")
+    assert (key["alias"], sorted(key["models"]), key["rpm_limit"]) == ("after", sorted([CHAT, CHAT_2]), 90)
+    assert key["tpm_limit"] == created["tpm_limit"]
+    # LiteLLM follows: the key now reaches the added model.
+    assert (await chat(sdk(litellm_stack, created["key"]), CHAT_2)).choices[0].message.content
