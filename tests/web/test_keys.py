@@ -125,10 +125,16 @@ async def test_key_story_create_use_rotate_revoke(
     await expect(dialog.get_by_text("Maximum: 120")).to_be_visible()
     await dialog.get_by_label("Name").fill("laptop")
     await expect(dialog.get_by_role("checkbox", name=CHAT)).to_be_checked()
-    await dialog.get_by_test_id("create-submit").click()
+    async with page.expect_response(lambda r: r.url == url + "/keys" and r.request.method == "POST") as answer:
+        await dialog.get_by_test_id("create-submit").click()
+    assert (await answer.value).headers["cache-control"] == "no-store"
 
-    # The secret, once; the key works through the OpenAI SDK.
+    # The secret, once, with a copy button; the key works through the OpenAI SDK.
     secret = await _read_secret(page)
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    await page.get_by_test_id("secret-copy").click()
+    await expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == secret
     await screenshot(page, "keys-secret-dialog")
     reply = await chat(sdk(litellm_stack, secret), CHAT, "hello from the keys page")
     assert reply.choices[0].message.content
@@ -206,6 +212,7 @@ async def test_limits_beyond_the_maximum_are_refused_in_the_dialog(
     await dialog.get_by_test_id("limit-rpm_limit").fill("500")
     await dialog.get_by_test_id("create-submit").click()
     await expect(dialog.get_by_test_id("field-error-rpm_limit")).to_be_visible()
+    await expect(dialog.get_by_test_id("limit-rpm_limit")).to_be_focused()
     await expect(page.get_by_test_id("secret-dialog")).to_have_count(0)
     keys = await _api(page, "GET", "/api/v1/keys")
     assert keys["items"] == []

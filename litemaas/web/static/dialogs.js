@@ -18,7 +18,9 @@
     if (!dialog.open) {
       dialog.showModal();
     }
-    var first = dialog.querySelector("[autofocus]") || focusables(dialog)[0];
+    // A form shown again with an error: focus the field at fault.
+    var first = dialog.querySelector('[aria-invalid="true"]') || dialog.querySelector("[autofocus]") ||
+      focusables(dialog)[0];
     if (first) {
       first.focus();
     }
