@@ -91,6 +91,28 @@ async def playground_key(session: AsyncSession, user_id: uuid.UUID, *, for_updat
     return await session.scalar(statement)
 
 
+async def playground_key_with_models(session: AsyncSession, user_id: uuid.UUID) -> tuple[ApiKey, list[str]] | None:
+    """The user's live playground key and the names of the models on it, in one query."""
+    names = (
+        select(func.array_agg(CatalogModel.name))
+        .select_from(ApiKeyModel)
+        .join(CatalogModel, CatalogModel.id == ApiKeyModel.model_id)
+        .where(ApiKeyModel.key_id == ApiKey.id)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(ApiKey, names).where(
+                ApiKey.user_id == user_id, ApiKey.status == "active", ApiKey.purpose == PLAYGROUND
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    key, models = row
+    return key, list(models or [])
+
+
 def add_key(session: AsyncSession, key: ApiKey) -> None:
     session.add(key)
 

@@ -592,10 +592,10 @@ async def playground_key(
     LiteLLM is called only to create the key, follow a change of models or limits, or (with
     ``rebuild``, after the proxy refused the secret) create it again.
     """
-    key = await repository.playground_key(session, user_id)
-    if key is not None and not rebuild:
+    found = None if rebuild else await repository.playground_key_with_models(session, user_id)
+    if found is not None:
+        key, current = found
         secret = secret_for(key.id)
-        current = (await repository.key_model_names(session, [key.id]))[key.id]
         if token_hash(secret) == key.token_hash and sorted(current) == sorted(models) and KeyLimits.of(key) == limits:
             return PlaygroundKey(key.id, secret)
     return await _sync_playground_key(

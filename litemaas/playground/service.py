@@ -45,12 +45,8 @@ def derive_secret(master_key: str, key_id: uuid.UUID) -> str:
 
 async def chat_models(session: AsyncSession, user_id: uuid.UUID) -> list[ChatModel]:
     """The user's active subscriptions to live chat models, by display name."""
-    models = [
-        ChatModel(name=s.model.name, display_name=s.model.display_name)
-        for s in await subscriptions.list_own(session, user_id)
-        if s.status == "active" and s.model.available and s.model.capabilities[:1] == ["chat"]
-    ]
-    return sorted(models, key=lambda m: (m.display_name.lower(), m.name))
+    rows = await subscriptions.active_models_with_primary(session, user_id, "chat")
+    return [ChatModel(name=name, display_name=display_name) for name, display_name in rows]
 
 
 def limits(settings: Settings) -> KeyLimits:
