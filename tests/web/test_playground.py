@@ -24,7 +24,7 @@ from litemaas.litellm_admin import token_hash
 from litemaas.playground.service import PLAYGROUND_TAG, derive_secret
 from tests.backend.backend_support import REDIS_URL, free_port
 from tests.e2e.support import CHAT, CHAT_2, EMBED, db_dump, db_rows
-from tests.web.portal_support import PortalServer, check_page, login_as, serve_app
+from tests.web.portal_support import PortalServer, check_page, login_as, screenshot, serve_app
 
 RPM_LIMIT = 4
 
@@ -106,6 +106,7 @@ async def test_playground_streams_answers_turn_after_turn(browser: Browser, play
 
     await _send(page, f"second question {marker}")
     await _answered(page, 2)
+    assert await page.locator("#pg-send").is_enabled() and await page.locator("#pg-stop").is_disabled()
     sent = _sim_requests(litellm_stack, f"second question {marker}")
     assert len(sent) == 1
     body = sent[0]["json"]
@@ -115,6 +116,7 @@ async def test_playground_streams_answers_turn_after_turn(browser: Browser, play
     assert body["messages"][2]["content"].startswith("Simulated answer")
     assert body["temperature"] == 0.7 and body["max_tokens"] == 512
 
+    await screenshot(page, "playground-conversation")
     await check_page(page, "playground")
     await _send(page, "[[sim:itl_ms=0]] third")
     await _answered(page, 1)  # check_page reloaded the page: a new conversation
@@ -208,7 +210,9 @@ async def test_spend_is_the_users_and_no_secret_is_kept(
     keys = await page.request.get(playground_portal.url + "/api/v1/keys")
     assert (await keys.json())["items"] == []
 
-    # The secret is nowhere: not in our database, Redis, the page or the browser's storage.
+    # The secret is nowhere: not in either database, Redis, the proxy's log, the page or the browser.
+    assert secret not in json.dumps(rows, default=str)
+    assert secret not in litellm_stack.proxy.log_path.read_text(errors="replace")
     tables = [r[0] for r in db_rows(backend_database_url, "SELECT tablename FROM pg_tables WHERE schemaname='public'")]
     assert all(secret not in db_dump(backend_database_url, t) for t in tables)
     client = redis.Redis.from_url(REDIS_URL)
