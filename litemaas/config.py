@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     oidc_username_claim: str = "preferred_username"
     oidc_ca_file: Path | None = None
+    # Chat playground: the limits LiteLLM enforces on each user's playground key, and the
+    # largest answer the page may ask for.
+    playground_rpm_limit: int = Field(default=20, ge=1)
+    playground_tpm_limit: int = Field(default=50_000, ge=1)
+    playground_max_tokens: int = Field(default=4096, ge=1)
     # Admin API tokens: expiry when none is given, and the longest one may ask for.
     admin_token_default_days: int = Field(default=30, ge=1)
     admin_token_max_days: int = Field(default=365, ge=1)

@@ -280,7 +280,14 @@ def backend_section(args: argparse.Namespace) -> None:
     bench_backend.run()
 
 
-SECTIONS.update(hooks=hooks_section, backend=backend_section)
+def playground_section(args: argparse.Namespace) -> None:
+    from tests import bench_playground
+
+    print("\n== Playground (issue 8) ==", flush=True)
+    bench_playground.run()
+
+
+SECTIONS.update(hooks=hooks_section, backend=backend_section, playground=playground_section)
 
 
 def main() -> None:

@@ -85,7 +85,9 @@ def _async_url(name: str) -> str:
 
 
 @contextmanager
-def stack(*, workers: int = 1, redis: bool = True) -> Iterator[Stack]:
+def stack(
+    *, workers: int = 1, redis: bool = True, sim_ttft_ms: float = 0.0, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     """Fresh databases, the simulator, a LiteLLM proxy and ``litemaas serve`` — all real processes."""
     from litemaas.migrations import upgrade
     from litemaas.proxy_runtime.litellm_schema import migrate
@@ -94,7 +96,7 @@ def stack(*, workers: int = 1, redis: bool = True) -> Iterator[Stack]:
     litemaas_db = create_database("bench_litemaas")
     migrate(database_url(litellm_db))
     upgrade(_async_url(litemaas_db))
-    sim = start_simulator()
+    sim = start_simulator(ttft_ms=sim_ttft_ms)
     master_key = "sk-bench-" + secrets.token_hex(12)
     proxy = start_proxy(
         db_url=database_url(litellm_db),
@@ -119,6 +121,7 @@ def stack(*, workers: int = 1, redis: bool = True) -> Iterator[Stack]:
             "LITEMAAS_PROXY_URL": proxy.url,
             "LITEMAAS_MASTER_KEY": master_key,
             "LITEMAAS_LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         }
     )
     LOG_DIR.mkdir(parents=True, exist_ok=True)

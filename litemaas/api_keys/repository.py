@@ -20,8 +20,13 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+# Keys users hold; the backend's playground keys (purpose "playground") stay out of the key API.
+USER_KEY = ApiKey.purpose == "user"
+PLAYGROUND = "playground"
+
+
 async def get_key(session: AsyncSession, key_id: uuid.UUID, *, for_update: bool = False) -> ApiKey | None:
-    statement = select(ApiKey).where(ApiKey.id == key_id)
+    statement = select(ApiKey).where(ApiKey.id == key_id, USER_KEY)
     if for_update:
         statement = statement.with_for_update()
     return await session.scalar(statement)
@@ -35,7 +40,7 @@ async def list_keys(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[Sequence[ApiKey], int]:
-    conditions = []
+    conditions = [USER_KEY]
     if user_id is not None:
         conditions.append(ApiKey.user_id == user_id)
     if status is not None:
@@ -49,7 +54,7 @@ async def list_keys(
 
 async def count_active_keys(session: AsyncSession, user_id: uuid.UUID) -> int:
     value = await session.scalar(
-        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.status == "active")
+        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.status == "active", USER_KEY)
     )
     return int(value or 0)
 
@@ -76,6 +81,36 @@ async def set_key_models(session: AsyncSession, key_id: uuid.UUID, model_ids: It
     values = [{"key_id": key_id, "model_id": model_id} for model_id in set(model_ids)]
     if values:
         await session.execute(insert(ApiKeyModel), values)
+
+
+async def playground_key(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> ApiKey | None:
+    """The user's live playground key, if there is one."""
+    statement = select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.status == "active", ApiKey.purpose == PLAYGROUND)
+    if for_update:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def playground_key_with_models(session: AsyncSession, user_id: uuid.UUID) -> tuple[ApiKey, list[str]] | None:
+    """The user's live playground key and the names of the models on it, in one query."""
+    names = (
+        select(func.array_agg(CatalogModel.name))
+        .select_from(ApiKeyModel)
+        .join(CatalogModel, CatalogModel.id == ApiKeyModel.model_id)
+        .where(ApiKeyModel.key_id == ApiKey.id)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(ApiKey, names).where(
+                ApiKey.user_id == user_id, ApiKey.status == "active", ApiKey.purpose == PLAYGROUND
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    key, models = row
+    return key, list(models or [])
 
 
 def add_key(session: AsyncSession, key: ApiKey) -> None:

@@ -14,7 +14,8 @@ import asyncio
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -557,3 +558,149 @@ async def reset_spend(session: AsyncSession, litellm: LiteLLMAdminClient, *, act
     view = await _view(session, key)
     view.usage = _usage(before.model_copy(update={"spend": 0.0}))
     return view
+
+
+# --------------------------------------------------------------------------- playground key
+
+# The alias of every playground key: users' aliases start with a letter or digit, so never theirs.
+PLAYGROUND_ALIAS = "_playground"
+META_PURPOSE = "litemaas_purpose"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaygroundKey:
+    """The user's playground key as the playground uses it: its id and its (derived) secret."""
+
+    key_id: uuid.UUID
+    secret: str = field(repr=False)
+
+
+# Derives a playground key's secret from its id (the secret is never stored anywhere).
+SecretFor = Callable[[uuid.UUID], str]
+
+
+async def playground_key(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    models: Sequence[str],
+    limits: KeyLimits,
+    secret_for: SecretFor,
+    rebuild: bool = False,
+) -> PlaygroundKey:
+    """The user's playground key for ``models`` with ``limits``, created or brought in line when needed.
+
+    The key is an ``api_keys`` row (purpose "playground") like any other, so the grant rule,
+    subscription changes, deactivation, reconcile and usage attribution treat it as they treat
+    the user's own keys; the key API never shows it. Nothing but its hash is kept:
+    ``secret_for(key_id)`` derives the secret for each call. The usual call is two reads;
+    LiteLLM is called only to create the key, follow a change of models or limits, or (with
+    ``rebuild``, after the proxy refused the secret) create it again.
+    """
+    found = None if rebuild else await repository.playground_key_with_models(session, user_id)
+    if found is not None:
+        key, current = found
+        secret = secret_for(key.id)
+        if token_hash(secret) == key.token_hash and sorted(current) == sorted(models) and KeyLimits.of(key) == limits:
+            return PlaygroundKey(key.id, secret)
+    return await _sync_playground_key(
+        session,
+        litellm,
+        actor=actor,
+        user_id=user_id,
+        models=models,
+        limits=limits,
+        secret_for=secret_for,
+        rebuild=rebuild,
+    )
+
+
+async def _sync_playground_key(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    models: Sequence[str],
+    limits: KeyLimits,
+    secret_for: SecretFor,
+    rebuild: bool,
+) -> PlaygroundKey:
+    owner = await _owner(session, user_id)
+    if not owner.is_active:
+        raise OwnerDeactivated()
+    await access.lock_user(session, user_id)
+    model_ids = await access.grantable_models(session, user_id, models)
+    await access.ensure_litellm_user(session, litellm, owner)
+    key = await repository.playground_key(session, user_id, for_update=True)
+    created = key is None
+    if key is None:
+        key = ApiKey(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            alias=PLAYGROUND_ALIAS,
+            purpose=repository.PLAYGROUND,
+            status="active",
+            created_by_id=user_id,
+            **limits.model_dump(),
+        )
+    secret = secret_for(key.id)
+    new_hash = token_hash(secret)
+    current = [] if created else (await repository.key_model_names(session, [key.id]))[key.id]
+    stale_secret = not created and new_hash != key.token_hash
+    in_line = sorted(current) == sorted(models) and KeyLimits.of(key) == limits
+    if not (created or rebuild or stale_secret) and in_line:
+        return PlaygroundKey(key.id, secret)  # another request brought it in line meanwhile
+
+    old_hash = None if created else key.token_hash
+    for name, value in limits.model_dump().items():
+        setattr(key, name, value)
+    if created:
+        key.token_hash, key.last4 = new_hash, secret[-4:]
+        repository.add_key(session, key)
+        await session.flush()
+        await repository.add_token(session, key)
+    elif stale_secret:
+        # The derivation root (the master key) changed: the key gets the secret derived now.
+        await repository.retire_token(session, key.token_hash)
+        key.token_hash, key.last4, key.rotated_at = new_hash, secret[-4:], utcnow()
+        await session.flush()
+        await repository.add_token(session, key)
+    await repository.set_key_models(session, key.id, model_ids.values())
+    await session.flush()
+    effective = (await access.granted_models(session, [key.id]))[key.id]
+
+    if created or rebuild or stale_secret:
+        if old_hash is not None:
+            try:
+                await litellm.delete_key(old_hash)
+            except LiteLLMError as exc:
+                raise upstream_error(exc) from exc
+        request = GenerateKeyRequest(
+            key=secret,
+            user_id=str(user_id),
+            models=effective or [NO_MODELS_SENTINEL],
+            key_alias=litellm_alias(owner.username, PLAYGROUND_ALIAS),
+            metadata={**_key_metadata(key), META_PURPOSE: repository.PLAYGROUND},
+            **limits.model_dump(),
+        )
+        await litellm_ops.generate(litellm, request, key.id)
+    else:
+        try:
+            await litellm.update_key(key.token_hash, models=effective or [NO_MODELS_SENTINEL], **limits.model_dump())
+        except LiteLLMError as exc:
+            raise upstream_error(exc) from exc
+    await session.flush()
+    if created:
+        await audit.record(
+            session,
+            actor=actor,
+            action="api_key.playground.create",
+            target_type="api_key",
+            target_id=key.id,
+            after=_audit_view(key, sorted(model_ids)),
+        )
+    log.info("api_key.playground.sync", key_id=str(key.id), created=created, rebuilt=rebuild or stale_secret)
+    return PlaygroundKey(key.id, secret)

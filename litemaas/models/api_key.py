@@ -15,6 +15,7 @@ class ApiKey(UUIDPk, TimestampMixin, Base):
     __tablename__ = "api_keys"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'revoked')", name="status"),
+        CheckConstraint("purpose IN ('user', 'playground')", name="purpose"),
         # One live key per alias and user; concurrent double-creates collide here.
         Index(
             "uq_api_keys_user_id_alias_active",
@@ -24,6 +25,13 @@ class ApiKey(UUIDPk, TimestampMixin, Base):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_api_keys_user_id_status", "user_id", "status"),
+        # At most one live playground key per user.
+        Index(
+            "uq_api_keys_user_id_playground_active",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'active' AND purpose = 'playground'"),
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -32,6 +40,9 @@ class ApiKey(UUIDPk, TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last4: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    # "user": a key its owner holds; "playground": the backend's key for the owner's playground
+    # calls, whose secret is derived when needed and never stored (see playground/).
+    purpose: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     tpm_limit: Mapped[int | None] = mapped_column(Integer)
     rpm_limit: Mapped[int | None] = mapped_column(Integer)
     max_budget: Mapped[float | None] = mapped_column(Float)

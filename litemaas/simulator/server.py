@@ -7,7 +7,7 @@ benchmarks push chat completions through it.
 
 In-band fault injection (only meaningful against the simulator): a chat message, prompt or
 embeddings input containing ``[[sim:status=503]]`` gets that HTTP status back, and
-``[[sim:delay_ms=250]]`` delays the answer.
+``[[sim:delay_ms=250]]`` delays the answer, ``[[sim:itl_ms=50]]`` spaces a streamed answer's chunks.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ DEMO_BACKEND_MODELS: Final = (
     "meta-llama/Llama-Guard-3-1B",
 )
 EMBEDDING_DIM: Final = 768
-_DIRECTIVE: Final = re.compile(r"\[\[sim:(status|delay_ms)=(\d{1,6})\]\]")
+_DIRECTIVE: Final = re.compile(r"\[\[sim:(status|delay_ms|itl_ms)=(\d{1,6})\]\]")
 _REDACTED_HEADERS: Final = frozenset(
     {
         "authorization",
@@ -159,9 +159,20 @@ def _directives(texts: Sequence[str]) -> tuple[int | None, float]:
         for name, value in _DIRECTIVE.findall(text):
             if name == "status":
                 status = int(value)
-            else:
+            elif name == "delay_ms":
                 delay = float(value)
     return status, delay
+
+
+def _itl_directive(texts: Sequence[str]) -> float | None:
+    """The ``[[sim:itl_ms=N]]`` of a request (ms between streamed chunks), if it carries one."""
+    found = None
+    for text in texts:
+        if "[[sim:" in text:
+            for name, value in _DIRECTIVE.findall(text):
+                if name == "itl_ms":
+                    found = float(value)
+    return found
 
 
 def _messages(body: Mapping[str, Any]) -> list[Mapping[str, object]]:
@@ -339,6 +350,7 @@ class Simulator:
                     usage,
                     include_usage,
                     delay,
+                    _itl_directive([tokenizer.message_text(m.get("content")) for m in messages]),
                 ),
                 media_type="text/event-stream",
             )
@@ -375,6 +387,7 @@ class Simulator:
         usage: Mapping[str, int],
         include_usage: bool,
         delay_ms: float,
+        itl_ms: float | None = None,
     ) -> AsyncIterator[bytes]:
         def chunk(delta: Mapping[str, object], finish: str | None) -> bytes:
             payload = {
@@ -397,7 +410,7 @@ class Simulator:
         first = self.settings.ttft_ms + delay_ms
         if first > 0:
             await asyncio.sleep(first / 1000)
-        itl = self.settings.itl_ms / 1000
+        itl = (self.settings.itl_ms if itl_ms is None else itl_ms) / 1000
         for index, piece in enumerate(pieces):
             if itl and index:
                 await asyncio.sleep(itl)

@@ -138,6 +138,27 @@ async def list_for_user(session: AsyncSession, user_id: uuid.UUID) -> list[Subsc
     return [SubscriptionRow(sub, model, username) for sub, model, username in rows]
 
 
+async def active_models_with_primary(
+    session: AsyncSession, user_id: uuid.UUID, capability: str
+) -> list[tuple[str, str]]:
+    """``(name, display_name)`` of the live models whose primary capability is ``capability``
+    and to which the user holds an active subscription (one query: the playground asks per turn)."""
+    rows = await session.execute(
+        select(CatalogModel.name, CatalogModel.display_name)
+        .join(Subscription, Subscription.model_id == CatalogModel.id)
+        .where(
+            Subscription.user_id == user_id,
+            Subscription.status == "active",
+            CatalogModel.deleted_at.is_(None),
+            CatalogModel.available.is_(True),
+            # The primary capability comes first; a model without any counts as chat (CatalogModel).
+            func.coalesce(CatalogModel.capabilities[1], "chat") == capability,
+        )
+        .order_by(func.lower(CatalogModel.display_name), CatalogModel.name)
+    )
+    return [(name, display_name) for name, display_name in rows]
+
+
 async def row(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionRow | None:
     result = await session.execute(
         select(Subscription, CatalogModel, User.username)

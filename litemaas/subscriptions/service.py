@@ -166,6 +166,13 @@ async def list_own(session: AsyncSession, user_id: uuid.UUID) -> list[Subscripti
     return [to_out(row) for row in await repository.list_for_user(session, user_id)]
 
 
+async def active_models_with_primary(
+    session: AsyncSession, user_id: uuid.UUID, capability: str
+) -> list[tuple[str, str]]:
+    """``(name, display_name)`` of the live models of ``capability`` the user is actively subscribed to."""
+    return await repository.active_models_with_primary(session, user_id, capability)
+
+
 async def get_one(session: AsyncSession, subscription_id: uuid.UUID, *, owner_id: uuid.UUID | None) -> SubscriptionOut:
     row = await repository.row(session, subscription_id)
     if row is None or (owner_id is not None and row.subscription.user_id != owner_id):
