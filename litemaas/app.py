@@ -20,6 +20,7 @@ from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
 from litemaas.kit.nul_guard import refuse_nul_characters
 from litemaas.kit.request_context import RequestContextMiddleware
+from litemaas.litellm_admin.dependencies import create_daily_spend
 from litemaas.logging import configure_logging
 from litemaas.redis import create_redis
 from litemaas.users.cache import UserStateCache
@@ -74,6 +75,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.litellm_admin = overrides.get("litellm_admin", _UNSET)
     if app.state.litellm_admin is _UNSET:
         app.state.litellm_admin = _litellm_admin(settings)
+    # LiteLLM's daily spend (usage analytics' source): read-only, from LITEMAAS_LITELLM_DATABASE_URL.
+    app.state.litellm_daily_spend = create_daily_spend(settings)
     provisioner: UserProvisioner | None = overrides.get("user_provisioner", _UNSET)
     if provisioner is _UNSET:
         provisioner = LiteLLMUserProvisioner(app.state.litellm_admin) if app.state.litellm_admin else None
@@ -91,6 +94,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await provider.aclose()
         if app.state.litellm_admin is not None and "litellm_admin" not in overrides:
             await app.state.litellm_admin.aclose()
+        if app.state.litellm_daily_spend is not None:
+            await app.state.litellm_daily_spend.aclose()
         await http.aclose()
         if redis is not None:
             await redis.aclose()

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 import structlog
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, MetaData, Uuid, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -103,3 +103,37 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens before the response is sent, so a client never sees
 # a success whose transaction then fails, nor reads its own write before it is committed.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+READ_ONLY_ATTR = "__litemaas_read_only__"
+
+
+async def get_read_only_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction PostgreSQL refuses to let write (``SET TRANSACTION READ ONLY``).
+
+    For queries that need a request body (``POST .../analytics``): the route × role test counts a
+    route built on this session as a view, which a read-only admin may call.
+    """
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        await session.execute(text("SET TRANSACTION READ ONLY"))
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+setattr(get_read_only_session, READ_ONLY_ATTR, True)
+ReadOnlySession = Annotated[AsyncSession, Depends(get_read_only_session, scope="function")]
+
+
+def is_read_only_dependency(call: Any) -> bool:
+    return getattr(call, READ_ONLY_ATTR, False) is True
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For work that commits on its own, apart from the request's session (cache refreshes, streams)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SessionMaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

@@ -14,6 +14,7 @@ from litemaas.litellm_admin.client import (
     LiteLLMAdminClient,
     token_hash,
 )
+from litemaas.litellm_admin.daily_spend import LiteLLMDailySpend
 from litemaas.litellm_admin.errors import (
     LiteLLMError,
     LiteLLMNotFound,
@@ -22,6 +23,7 @@ from litemaas.litellm_admin.errors import (
 )
 from litemaas.litellm_admin.schemas import (
     NO_MODELS_SENTINEL,
+    DailySpendRow,
     GeneratedKey,
     GenerateKeyRequest,
     KeyInfo,
@@ -40,10 +42,12 @@ __all__ = [
     "META_USER_ID",
     "NO_MODELS_SENTINEL",
     "USER_KEY_ROUTES",
+    "DailySpendRow",
     "GenerateKeyRequest",
     "GeneratedKey",
     "KeyInfo",
     "LiteLLMAdminClient",
+    "LiteLLMDailySpend",
     "LiteLLMError",
     "LiteLLMNotFound",
     "LiteLLMRejected",

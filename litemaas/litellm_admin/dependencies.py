@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from litemaas.config import Settings
 from litemaas.errors import LiteMaaSError, UpstreamUnavailable
 from litemaas.litellm_admin.client import LiteLLMAdminClient
+from litemaas.litellm_admin.daily_spend import LiteLLMDailySpend
 from litemaas.litellm_admin.errors import LiteLLMError, LiteLLMUnavailable
 
 
@@ -41,3 +42,18 @@ def get_litellm_admin(request: Request) -> LiteLLMAdminClient:
 
 
 LiteLLMAdmin = Annotated[LiteLLMAdminClient, Depends(get_litellm_admin)]
+
+
+def create_daily_spend(settings: Settings) -> LiteLLMDailySpend | None:
+    """The reader of LiteLLM's daily spend (None when LiteLLM's database URL is not configured)."""
+    if not settings.litellm_database_url:
+        return None
+    return LiteLLMDailySpend(settings.litellm_database_url)
+
+
+def get_litellm_daily_spend(request: Request) -> LiteLLMDailySpend | None:
+    reader: LiteLLMDailySpend | None = getattr(request.app.state, "litellm_daily_spend", None)
+    return reader
+
+
+OptionalLiteLLMDailySpend = Annotated[LiteLLMDailySpend | None, Depends(get_litellm_daily_spend)]
