@@ -108,14 +108,15 @@ READ_ONLY_ATTR = "__litemaas_read_only__"
 
 
 async def get_read_only_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction PostgreSQL refuses to let write (``SET TRANSACTION READ ONLY``).
+    """A session whose transaction PostgreSQL refuses to let write (``READ ONLY``), on one snapshot
+    taken at its first query (``REPEATABLE READ``: the figures of one answer agree with each other).
 
     For queries that need a request body (``POST .../analytics``): the route × role test counts a
     route built on this session as a view, which a read-only admin may call.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
-        await session.execute(text("SET TRANSACTION READ ONLY"))
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         try:
             yield session
         finally:

@@ -33,6 +33,8 @@ log = structlog.get_logger("litemaas.usage.refresh")
 
 # Days fetched with one upstream read (and written in one transaction).
 CHUNK_DAYS = 31
+# A refresh that copied this many rows (a rebuild, a first fill) updates the planner's statistics.
+ANALYZE_AFTER_ROWS = 100_000
 
 
 def today(now: datetime) -> date:
@@ -132,6 +134,9 @@ async def refresh(
                 # Rows of hashes recorded for a LiteMaaS key since they were copied (rare: a key's
                 # hash is recorded before LiteLLM can use it) are attributed with every fetch.
                 report.attributed_rows += await repository.attribute_new_tokens(session)
+    if report.rows >= ANALYZE_AFTER_ROWS:
+        async with session_scope(sessionmaker) as session:
+            await repository.analyze(session)
     if report.upstream_reads:
         log.info(
             "usage.refresh.done",

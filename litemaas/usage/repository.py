@@ -259,6 +259,11 @@ async def save_day_states(
     )
 
 
+async def analyze(session: AsyncSession) -> None:
+    """Fresh planner statistics after a bulk rewrite (autovacuum would get there later)."""
+    await session.execute(text("ANALYZE usage_daily"))
+
+
 async def attribute_new_tokens(session: AsyncSession) -> int:
     """Attribute rows of hashes that have since been recorded for a LiteMaaS key."""
     result = await session.execute(
@@ -298,6 +303,10 @@ class Grouped:
 async def grouped(session: AsyncSession, scope: UsageScope) -> Grouped:
     """One pass over the scope's rows with GROUPING SETS: per day, user, model, provider, endpoint, key."""
     where, params = _where(scope)
+    # The groups are few (days + users + models + keys...), but the planner, estimating them from
+    # column statistics, sorts and spills under the default 4 MB; and JIT compiling the expressions
+    # costs more than it saves on a million rows (measured: 2.5 s -> 0.9 s with both settings).
+    await session.execute(text("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)"))
     result = await session.execute(
         text(
             f"""

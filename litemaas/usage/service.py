@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from litemaas.api_keys import service as keys_service
 from litemaas.auth.principal import Principal
 from litemaas.config import Settings
 from litemaas.kit.pagination import Page
@@ -79,8 +80,6 @@ def policy_from(settings: Settings) -> refresher.RefreshPolicy:
 
 
 # --------------------------------------------------------------------------- result cache
-
-V = TypeVar("V")
 
 
 class AnalyticsCache:
@@ -524,8 +523,6 @@ async def filter_options(
 
 async def budget(session: AsyncSession, litellm: LiteLLMAdminClient, user_id: uuid.UUID) -> BudgetOut:
     """Spend against budget per key and for the user, live from LiteLLM (through the keys' service)."""
-    from litemaas.api_keys import service as keys_service
-
     limits = await keys_service.get_user_limits(session, litellm, user_id)
     listing, _ = await keys_service.list_keys(session, litellm, user_id=user_id, status="active")
     keys = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -123,8 +125,11 @@ def spend_log_sums(litellm_database_url: str, tokens: Sequence[str]) -> list[dic
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def unused_day() -> date:
-    """A past day no other test uses (LiteLLM's table and the cache are shared by the session)."""
-    import random
+_DAY_SLOTS = itertools.count()
+_FIRST_DAY = date(2003, 1, 1) + timedelta(days=random.randrange(365 * 5))
 
-    return date(2003, 1, 1) + timedelta(days=random.randrange(365 * 15))
+
+def unused_day() -> date:
+    """A past day no other test of this run uses (LiteLLM's table and the cache are shared by the
+    session); 20 days apart, so a range and its previous period never meet another test's."""
+    return _FIRST_DAY + timedelta(days=20 * next(_DAY_SLOTS))
