@@ -29,11 +29,12 @@ log = structlog.get_logger("litemaas.litellm_admin.daily_spend")
 
 # Rows are grouped to LiteMaaS's grain: LiteLLM keeps one row per deployment model and MCP tool as
 # well, which usage analytics does not show. ``model`` is the public model name (model group).
+# A call LiteLLM recorded without a key keeps a row too, under an all-zero hash.
 # Strings are cut to the lengths of LiteMaaS's columns; sums are cast back to bigint/float8
 # (SUM(bigint) is numeric in PostgreSQL).
 _ROWS_SQL = """
 SELECT date::date AS day,
-       api_key AS token_hash,
+       coalesce(nullif(api_key, ''), repeat('0', 64)) AS token_hash,
        left(coalesce(user_id, ''), 255) AS litellm_user_id,
        left(coalesce(nullif(model_group, ''), model, ''), 255) AS model,
        left(coalesce(custom_llm_provider, ''), 64) AS provider,
@@ -47,7 +48,7 @@ SELECT date::date AS day,
        sum(total_response_time_ms)::bigint AS response_time_ms,
        sum(timed_requests)::bigint AS timed_requests
 FROM "LiteLLM_DailyUserSpend"
-WHERE date >= $1 AND date <= $2 AND api_key <> ''
+WHERE date >= $1 AND date <= $2
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 

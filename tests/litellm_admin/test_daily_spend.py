@@ -26,6 +26,8 @@ async def test_rows_are_grouped_to_day_key_user_model_provider_endpoint(litellm_
             daily_row(token, day, user_id="u1", endpoint="", prompt=7, completion=0, spend=0.125),
             daily_row(other, day, user_id=None, model="nomic-embed-text-v1-5", endpoint="/embeddings", failed=1),
             daily_row(token, date(2001, 3, 5), user_id="u1"),
+            # A call LiteLLM recorded without a key is kept, under the all-zero hash.
+            daily_row("", day, user_id=None, model="keyless-model", requests=2),
         ],
     )
     async with LiteLLMDailySpend(litellm_database) as source:
@@ -57,6 +59,8 @@ async def test_rows_are_grouped_to_day_key_user_model_provider_endpoint(litellm_
             day, other, "", "nomic-embed-text-v1-5", "hosted_vllm", "/embeddings", 1, 0, 1, 10, 20, 0.001, 100, 1
         ),
     ]
+    keyless = [r for r in rows if r.model == "keyless-model"]
+    assert [(r.token_hash, r.requests) for r in keyless] == [("0" * 64, 2)]
 
 
 async def test_prisma_parameters_in_the_url_are_ignored(litellm_database: str) -> None:
