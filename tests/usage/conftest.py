@@ -23,24 +23,23 @@ from fastapi import FastAPI
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient
-from litemaas.users.provisioning import LiteLLMUserProvisioner
 from tests.backend.backend_support import REDIS_URL, asgi_client, dev_login, free_port
 from tests.e2e.fixtures import *
-from tests.e2e.support import stack_settings
+from tests.e2e.support import make_stack_app
 
 
 @pytest.fixture
 def usage_settings(settings: Settings, litellm_stack: Any) -> Settings:
-    return stack_settings(settings, litellm_stack).model_copy(
+    return settings.model_copy(
         update={"litellm_database_url": litellm_stack.litellm_database_url, "usage_grace_seconds": 0}
     )
 
 
 @pytest_asyncio.fixture
-async def app(make_app: Any, usage_settings: Settings, litellm_admin: LiteLLMAdminClient) -> AsyncIterator[FastAPI]:
-    async with make_app(
-        usage_settings, litellm_admin=litellm_admin, user_provisioner=LiteLLMUserProvisioner(litellm_admin)
-    ) as started:
+async def app(
+    make_app: Any, usage_settings: Settings, litellm_stack: Any, litellm_admin: LiteLLMAdminClient
+) -> AsyncIterator[FastAPI]:
+    async with make_stack_app(make_app, usage_settings, litellm_stack, litellm_admin) as started:
         async with asgi_client(started) as admin:
             await dev_login(admin, f"sync-admin-{uuid.uuid4().hex[:8]}", "admin")
             response = await admin.post("/api/v1/admin/models/sync")
