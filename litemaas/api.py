@@ -13,6 +13,8 @@ from litemaas.jobs.router import router as jobs_router
 from litemaas.models_catalog.router import router as models_router
 from litemaas.settings_admin.router import router as settings_router
 from litemaas.subscriptions.router import router as subscriptions_router
+from litemaas.usage.router import admin_router as usage_admin_router
+from litemaas.usage.router import router as usage_router
 from litemaas.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -28,3 +30,5 @@ api_router.include_router(subscriptions_router)
 api_router.include_router(api_keys_router)
 api_router.include_router(settings_router)
 api_router.include_router(jobs_router)
+api_router.include_router(usage_router)
+api_router.include_router(usage_admin_router)

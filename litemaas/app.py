@@ -23,7 +23,7 @@ from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
 from litemaas.kit.nul_guard import refuse_nul_characters
 from litemaas.kit.request_context import RequestContextMiddleware
 from litemaas.litellm_admin.client import LiteLLMAdminClient
-from litemaas.litellm_admin.dependencies import LITELLM_ADMIN, create_client
+from litemaas.litellm_admin.dependencies import LITELLM_ADMIN, LITELLM_DAILY_SPEND, create_client, create_daily_spend
 from litemaas.logging import configure_logging
 from litemaas.redis import REDIS, create_redis
 from litemaas.users.cache import USER_CACHE, UserStateCache
@@ -74,6 +74,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
     )
     LITELLM_ADMIN.set(app, litellm_admin)
+    # LiteLLM's daily spend (usage analytics' source): read-only, from LITEMAAS_LITELLM_DATABASE_URL.
+    daily_spend = create_daily_spend(settings)
+    LITELLM_DAILY_SPEND.set(app, daily_spend)
     log.info(
         "app.started",
         environment=settings.environment,
@@ -87,6 +90,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await provider.aclose()
         if litellm_admin is not None:
             await litellm_admin.aclose()
+        if daily_spend is not None:
+            await daily_spend.aclose()
         await http.aclose()
         if redis is not None:
             await redis.aclose()

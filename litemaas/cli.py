@@ -74,9 +74,11 @@ app.add_typer(db_app, name="db")
 def _register_domain_commands() -> None:
     from litemaas.admin_tokens.cli import app as tokens_app
     from litemaas.jobs.commands import reconcile_command, sync_models_command
+    from litemaas.usage.cli import app as usage_app
     from litemaas.users.cli import app as users_app
 
     app.add_typer(users_app, name="users")
+    app.add_typer(usage_app, name="usage")
     app.add_typer(tokens_app, name="tokens")
     app.command("reconcile")(reconcile_command)
     models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)

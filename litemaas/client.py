@@ -7,7 +7,9 @@
             print(user.username)
         api.set_role(user_id, "admin_readonly", reason="rotation")
 
-``LiteMaaSClient.from_env()`` reads ``LITEMAAS_URL`` and ``LITEMAAS_TOKEN``.
+``LiteMaaSClient.from_env()`` reads ``LITEMAAS_URL`` and ``LITEMAAS_TOKEN``. Usage:
+``api.usage_analytics("2026-01-01", "2026-01-31", models=[...])`` and
+``api.export_usage_to("usage.csv", "2026-01-01", "2026-01-31", view="keys")``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -23,6 +25,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from litemaas.auth.permissions import Role
+from litemaas.usage.schemas import AnalyticsOut as UsageAnalytics
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,6 +39,21 @@ class LiteMaaSAPIError(Exception):
         self.code = code
         self.detail = detail
         self.field = field
+
+
+def _api_error(response: httpx.Response) -> LiteMaaSAPIError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return LiteMaaSAPIError(
+        response.status_code,
+        str(body.get("error", "error")),
+        str(body.get("detail", response.reason_phrase)),
+        body.get("field"),
+    )
 
 
 class _Model(BaseModel):
@@ -139,16 +157,7 @@ class LiteMaaSClient:
         """Call any ``/api/v1`` route; returns the decoded JSON, raises ``LiteMaaSAPIError``."""
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise LiteMaaSAPIError(
-                response.status_code,
-                str(body.get("error", "error")),
-                str(body.get("detail", response.reason_phrase)),
-                body.get("field"),
-            )
+            raise _api_error(response)
         return response.json() if response.content else None
 
     def _page(self, path: str, model: type[M], params: dict[str, Any]) -> tuple[list[M], int]:
@@ -239,3 +248,78 @@ class LiteMaaSClient:
 
     def revoke_token(self, token_id: uuid.UUID | str) -> AdminToken:
         return AdminToken.model_validate(self.request("DELETE", f"/admin/tokens/{token_id}"))
+
+    # --- usage ------------------------------------------------------------------------
+    def usage_analytics(
+        self,
+        start_date: date | str,
+        end_date: date | str,
+        *,
+        users: list[str] | None = None,
+        models: list[str] | None = None,
+        providers: list[str] | None = None,
+        keys: list[str] | None = None,
+        sort: str = "spend",
+        order: str = "desc",
+        limit: int = 50,
+        offset: int = 0,
+        own: bool = False,
+    ) -> UsageAnalytics:
+        """System-wide analytics (``own=True``: only the token owner's usage, without ``users``)."""
+        body: dict[str, Any] = {
+            "start_date": str(start_date),
+            "end_date": str(end_date),
+            "models": models or [],
+            "providers": providers or [],
+            "keys": keys or [],
+            "sort": sort,
+            "order": order,
+            "limit": limit,
+            "offset": offset,
+        }
+        if not own:
+            body["users"] = users or []
+        path = "/usage/analytics" if own else "/admin/usage/analytics"
+        return UsageAnalytics.model_validate(self.request("POST", path, json=body))
+
+    def export_usage(
+        self,
+        start_date: date | str,
+        end_date: date | str,
+        *,
+        view: str = "daily",
+        format: str = "csv",
+        users: list[str] | None = None,
+        models: list[str] | None = None,
+        providers: list[str] | None = None,
+        keys: list[str] | None = None,
+        own: bool = False,
+    ) -> Iterator[bytes]:
+        """The export as it streams from the server (CSV or JSON bytes); nothing is held in memory."""
+        params: list[tuple[str, str]] = [
+            ("start_date", str(start_date)),
+            ("end_date", str(end_date)),
+            ("view", view),
+            ("format", format),
+        ]
+        for name, values in (("user", users), ("model", models), ("provider", providers), ("key", keys)):
+            params.extend((name, v) for v in values or [])
+        if own and users:
+            raise ValueError("users filters only the system-wide export")
+        path = "/usage/export" if own else "/admin/usage/export"
+        with self._http.stream("GET", path, params=tuple(params)) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _api_error(response)
+            yield from response.iter_bytes()
+
+    def export_usage_to(
+        self, destination: str | os.PathLike[str], start_date: date | str, end_date: date | str, **filters: Any
+    ) -> int:
+        """Stream an export into a file; returns the bytes written."""
+        written = 0
+        with open(destination, "wb") as sink:
+            for chunk in self.export_usage(start_date, end_date, **filters):
+                sink.write(chunk)
+                written += len(chunk)
+        return written

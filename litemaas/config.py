@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     # Admin API tokens: expiry when none is given, and the longest one may ask for.
     admin_token_default_days: int = Field(default=30, ge=1)
     admin_token_max_days: int = Field(default=365, ge=1)
+    # Usage cache (copied day by day from LiteLLM's daily spend table, see litemaas/usage/).
+    # Today (and yesterday until the grace period ends) is fetched again when older than the TTL;
+    # once a day has ended and the grace period has passed it is fetched one last time and kept.
+    usage_today_ttl_seconds: int = Field(default=60, ge=0, le=86400)
+    usage_grace_seconds: int = Field(default=900, ge=0, le=7 * 86400)
+    # How long a request waits for another replica's refresh before it answers from the cache.
+    usage_refresh_wait_seconds: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 import structlog
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, MetaData, Uuid, func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -120,3 +120,28 @@ async def get_session(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession]
 # scope="function": the commit happens before the response is sent, so a client never sees
 # a success whose transaction then fails, nor reads its own write before it is committed.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+READ_ONLY_ATTR = "__litemaas_read_only__"
+
+
+async def get_read_only_session(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction PostgreSQL refuses to let write (``READ ONLY``), on one snapshot
+    taken at its first query (``REPEATABLE READ``: the figures of one answer agree with each other).
+
+    For queries that need a request body (``POST .../analytics``): the route × role test counts a
+    route built on this session as a view, which a read-only admin may call.
+    """
+    async with sessionmaker() as session:
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+setattr(get_read_only_session, READ_ONLY_ATTR, True)
+ReadOnlySession = Annotated[AsyncSession, Depends(get_read_only_session, scope="function")]
+
+
+def is_read_only_dependency(call: Any) -> bool:
+    return getattr(call, READ_ONLY_ATTR, False) is True

@@ -287,7 +287,14 @@ def playground_section(args: argparse.Namespace) -> None:
     bench_playground.run()
 
 
-SECTIONS.update(hooks=hooks_section, backend=backend_section, playground=playground_section)
+def usage_section(args: argparse.Namespace) -> None:
+    from tests import bench_usage
+
+    print("\n== Usage analytics (issue 9) ==", flush=True)
+    bench_usage.main([])
+
+
+SECTIONS.update(hooks=hooks_section, backend=backend_section, playground=playground_section, usage=usage_section)
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ class Permission(StrEnum):
     PLAYGROUND_USE = "playground:use"
     # Admin views (admin and admin_readonly).
     ADMIN_READ = "admin:read"
+    # System-wide usage analytics and exports (admin and admin_readonly).
+    USAGE_ADMIN_READ = "usage:admin_read"
     # Admin changes (admin only), split by area so tokens can be scoped.
     MODELS_WRITE = "models:write"
     SUBSCRIPTIONS_DECIDE = "subscriptions:decide"
@@ -39,6 +41,8 @@ class Permission(StrEnum):
     TOKENS_MANAGE = "tokens:manage"
     OPERATIONS_RUN = "operations:run"
     BRANDING_WRITE = "branding:write"
+    # Refreshing or rebuilding the usage cache from LiteLLM (admin only).
+    USAGE_ADMIN_REFRESH = "usage:admin_refresh"
 
 
 _USER = {
@@ -50,7 +54,7 @@ _USER = {
     Permission.USAGE_OWN,
     Permission.PLAYGROUND_USE,
 }
-_ADMIN_READONLY = _USER | {Permission.ADMIN_READ}
+_ADMIN_READONLY = _USER | {Permission.ADMIN_READ, Permission.USAGE_ADMIN_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.USER: frozenset(_USER),

@@ -14,6 +14,7 @@ from litemaas.litellm_admin.client import (
     LiteLLMAdminClient,
     token_hash,
 )
+from litemaas.litellm_admin.daily_spend import LiteLLMDailySpend
 from litemaas.litellm_admin.errors import (
     LiteLLMError,
     LiteLLMNotFound,
@@ -23,6 +24,7 @@ from litemaas.litellm_admin.errors import (
 from litemaas.litellm_admin.schemas import (
     KEY_LIMIT_FIELDS,
     NO_MODELS_SENTINEL,
+    DailySpendRow,
     GeneratedKey,
     GenerateKeyRequest,
     KeyInfo,
@@ -43,11 +45,13 @@ __all__ = [
     "META_USER_ID",
     "NO_MODELS_SENTINEL",
     "USER_KEY_ROUTES",
+    "DailySpendRow",
     "GenerateKeyRequest",
     "GeneratedKey",
     "KeyInfo",
     "KeyLimits",
     "LiteLLMAdminClient",
+    "LiteLLMDailySpend",
     "LiteLLMError",
     "LiteLLMNotFound",
     "LiteLLMRejected",

@@ -10,6 +10,7 @@ from litemaas.config import Settings
 from litemaas.errors import UpstreamUnavailable
 from litemaas.kit.app_state import AppSlot
 from litemaas.litellm_admin.client import LiteLLMAdminClient
+from litemaas.litellm_admin.daily_spend import LiteLLMDailySpend
 
 
 def create_client(settings: Settings) -> LiteLLMAdminClient:
@@ -38,3 +39,22 @@ def get_litellm_admin(client: OptionalLiteLLMAdmin) -> LiteLLMAdminClient:
 
 
 LiteLLMAdmin = Annotated[LiteLLMAdminClient, Depends(get_litellm_admin)]
+
+
+# None when LITEMAAS_LITELLM_DATABASE_URL is not set: usage refreshes then answer 503.
+LITELLM_DAILY_SPEND = AppSlot[LiteLLMDailySpend | None]("litellm_daily_spend")
+
+
+def create_daily_spend(settings: Settings) -> LiteLLMDailySpend | None:
+    """The reader of LiteLLM's daily spend (None when LiteLLM's database URL is not configured)."""
+    if not settings.litellm_database_url:
+        return None
+    return LiteLLMDailySpend(settings.litellm_database_url)
+
+
+def get_litellm_daily_spend(request: Request) -> LiteLLMDailySpend | None:
+    reader = LITELLM_DAILY_SPEND.get(request.app)
+    return reader
+
+
+OptionalLiteLLMDailySpend = Annotated[LiteLLMDailySpend | None, Depends(get_litellm_daily_spend)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -207,3 +207,27 @@ class NewModelRequest(BaseModel):
     model_name: str
     litellm_params: dict[str, Any]
     model_info: dict[str, Any] = Field(default_factory=dict)
+
+
+class DailySpendRow(NamedTuple):
+    """One row of LiteLLM's daily spend at LiteMaaS's grain (a tuple: a busy day has ~10^4 of them)."""
+
+    day: date
+    # LiteLLM's token id of the key: sha256 of the secret.
+    token_hash: str
+    # The LiteLLM user the key belonged to when the call was made ("" when none).
+    litellm_user_id: str
+    # Public model name (LiteLLM's model group).
+    model: str
+    # LiteLLM's custom_llm_provider, e.g. "hosted_vllm".
+    provider: str
+    # LiteLLM's endpoint for the call type ("/chat/completions", "/embeddings"; "" for pass-through routes).
+    endpoint: str
+    requests: int
+    successful_requests: int
+    failed_requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    spend: float
+    response_time_ms: int
+    timed_requests: int

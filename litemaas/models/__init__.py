@@ -15,6 +15,8 @@ from litemaas.models.oauth_state import OAuthState
 from litemaas.models.revoked_session import RevokedSession
 from litemaas.models.subscription import Subscription
 from litemaas.models.subscription_history import SubscriptionHistory
+from litemaas.models.usage_daily import UsageDaily
+from litemaas.models.usage_day import UsageDay
 from litemaas.models.user import User
 from litemaas.models.user_limit import UserLimit
 
@@ -31,6 +33,8 @@ __all__ = [
     "RevokedSession",
     "Subscription",
     "SubscriptionHistory",
+    "UsageDaily",
+    "UsageDay",
     "User",
     "UserLimit",
 ]

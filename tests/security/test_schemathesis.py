@@ -244,6 +244,8 @@ def fuzz_target(litellm_stack: Any) -> Iterator[FuzzTarget]:
         public_url=url,
         proxy_url=litellm_stack.proxy_url,
         master_key=litellm_stack.master_key,
+        # Usage analytics read LiteLLM's daily spend from its database, as in a deployment.
+        litellm_database_url=litellm_stack.litellm_database_url,
         log_level="WARNING",
         log_json=True,
     )

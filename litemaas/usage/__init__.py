@@ -1,0 +1,1 @@
+"""Usage analytics: a day-by-day copy of LiteLLM's spend aggregate, queries, exports."""
