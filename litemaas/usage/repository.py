@@ -356,6 +356,8 @@ class KeyName(NamedTuple):
     status: str
     user_id: uuid.UUID
     username: str
+    # "user", or "playground" for the backend's per-user playground key.
+    purpose: str
 
 
 class ModelName(NamedTuple):
@@ -377,7 +379,7 @@ async def key_names(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uui
         return {}
     result = await session.execute(
         text(
-            "SELECT k.id, k.alias, k.last4, k.status, k.user_id, u.username FROM api_keys k "
+            "SELECT k.id, k.alias, k.last4, k.status, k.user_id, u.username, k.purpose FROM api_keys k "
             "JOIN users u ON u.id = k.user_id WHERE k.id = ANY(:ids)"
         ),
         {"ids": wanted},

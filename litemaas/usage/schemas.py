@@ -152,6 +152,8 @@ class KeyRow(Metrics):
     user_id: uuid.UUID | None
     username: str | None
     litellm_user_id: str | None = None
+    # "playground": the backend's per-user playground key; None for a key LiteMaaS did not issue.
+    purpose: Literal["user", "playground"] | None = None
 
 
 class AnalyticsOut(BaseModel):
@@ -194,6 +196,7 @@ class KeyOption(BaseModel):
     status: Literal["active", "revoked", "external"]
     user_id: uuid.UUID | None
     username: str | None
+    purpose: Literal["user", "playground"] | None = None
 
 
 class FilterOptions(BaseModel):

@@ -469,6 +469,7 @@ def _key_row(
         status="active" if name is None or name.status == "active" else "revoked",
         user_id=name.user_id if name else None,
         username=name.username if name else None,
+        purpose="playground" if name is not None and name.purpose == "playground" else "user",
         **metrics(sums),
     )
 
@@ -510,7 +511,13 @@ async def filter_options(
         keys=sorted(
             (
                 KeyOption(
-                    key=r.key, key_id=r.key_id, alias=r.alias, status=r.status, user_id=r.user_id, username=r.username
+                    key=r.key,
+                    key_id=r.key_id,
+                    alias=r.alias,
+                    status=r.status,
+                    user_id=r.user_id,
+                    username=r.username,
+                    purpose=r.purpose,
                 )
                 for r in key_rows
             ),
