@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +22,7 @@ from litemaas.config import Settings
 from litemaas.litellm_admin import token_hash
 from tests.backend.backend_support import asgi_client, dev_login, free_port, unique
 from tests.e2e.support import CHAT, EMBED, chat, db_rows, sdk
-from tests.usage.support import wait_for_litellm
+from tests.usage.support import daily_row, seed_litellm_daily, unused_day, wait_for_litellm
 from tests.web.portal_support import PortalServer, check_page, login_as, serve_app
 
 pytestmark = pytest.mark.asyncio
@@ -80,11 +80,21 @@ async def _totals_match(page: Page, api: dict[str, Any]) -> None:
     assert await page.get_by_test_id("total-tokens-value").inner_text() == _count(totals["total_tokens"])
     assert await page.get_by_test_id("total-spend-value").inner_text() == _money(totals["spend"])
     assert await page.get_by_test_id("total-failed-value").inner_text() == _count(totals["failed_requests"])
+    for card, metric in (("total-requests", "requests"), ("total-tokens", "total_tokens"), ("total-spend", "spend")):
+        trend = page.get_by_test_id(card).get_by_test_id("trend")
+        change = api["trend"][metric]
+        if change is None:
+            assert await trend.get_attribute("data-direction") == "none"
+        else:
+            direction = "up" if change > 0 else ("down" if change < 0 else "flat")
+            assert await trend.get_attribute("data-direction") == direction
+            assert f"{change:+.1f}%" in await trend.inner_text()
     days = page.get_by_test_id("daily-table").locator("tbody tr")
     assert await days.count() == len(api["daily"])
     for point in api["daily"]:
         row = page.locator(f'#daily-table tr[data-day="{point["date"]}"]')
-        cells = await row.locator("td").all_inner_texts()
+        # The table is the charts' text alternative, folded away (text content, not rendered text).
+        cells = [text.strip() for text in await row.locator("td").all_text_contents()]
         assert cells == [_count(point["requests"]), _count(point["total_tokens"]), _money(point["spend"])], point
 
 
@@ -185,6 +195,21 @@ async def test_dashboards_show_what_the_api_returns(
         await _totals_match(page, narrowed)
         assert narrowed["totals"]["requests"] == 1
         await expect(page.locator("canvas[data-metric=requests]")).to_be_visible()
+        # Trend arrows: a past day against the day before it (LiteLLM's rows for the user's key).
+        day = unused_day()
+        laptop = token_hash(made["key"]["key"])
+        seed_litellm_daily(
+            litellm_stack.litellm_database_url,
+            [
+                daily_row(laptop, day - timedelta(days=1), requests=2, prompt=10, completion=10, spend=0.5),
+                daily_row(laptop, day, requests=5, prompt=10, completion=5, spend=0.25),
+            ],
+        )
+        past = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+        await page.goto(f"{url}/usage?start_date={day}&end_date={day}")
+        trended = await _api(page, "POST", "/usage/analytics", 200, data=past)
+        assert trended["trend"] == {"requests": 150.0, "total_tokens": -25.0, "spend": -50.0}
+        await _totals_match(page, trended)
         await check_page(page, "usage")
 
         # The admin page, narrowed to this user.
@@ -196,7 +221,9 @@ async def test_dashboards_show_what_the_api_returns(
         users = await _breakdown(admin, "users")
         assert users == {made["user_id"]: (username, *_figures(system["by_user"]["items"][0]))}
         providers = await _breakdown(admin, "providers")
-        assert providers == {row["provider"]: (row["provider"], *_figures(row)) for row in system["by_provider"]["items"]}
+        assert providers == {
+            row["provider"]: (row["provider"], *_figures(row)) for row in system["by_provider"]["items"]
+        }
         assert providers
         status = await _api(admin, "GET", "/admin/usage/status", 200)
         last = datetime.fromisoformat(status["last_refresh_at"]).strftime("%Y-%m-%d %H:%M:%S")
@@ -242,13 +269,12 @@ async def test_read_only_admin_sees_the_page_but_cannot_refresh(browser: Browser
 
 async def test_pages_render_without_litellm(make_app: Any) -> None:
     """Without LiteLLM's spend data the pages still answer from the cache, and say so."""
-    async with make_app() as app:
-        async with asgi_client(app) as c:
-            await dev_login(c, unique("nousage"), "user")
-            page = await c.get("/usage", params={"start_date": "2026-01-01", "end_date": "2026-01-31"})
-            assert page.status_code == 200, page.text
-            assert "could not be read" in page.text
-            assert 'data-testid="by-keys-empty"' in page.text
-            bad = await c.get("/usage", params={"start_date": "2026-02-01", "end_date": "2026-01-01"})
-            assert bad.status_code == 400
-            assert (await c.get("/admin/usage")).status_code == 403
+    async with make_app() as app, asgi_client(app) as c:
+        await dev_login(c, unique("nousage"), "user")
+        page = await c.get("/usage", params={"start_date": "2026-01-01", "end_date": "2026-01-31"})
+        assert page.status_code == 200, page.text
+        assert "could not be read" in page.text
+        assert 'data-testid="by-keys-empty"' in page.text
+        bad = await c.get("/usage", params={"start_date": "2026-02-01", "end_date": "2026-01-01"})
+        assert bad.status_code == 400
+        assert (await c.get("/admin/usage")).status_code == 403

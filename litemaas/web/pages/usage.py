@@ -66,7 +66,7 @@ def _range(start: str | None, end: str | None) -> tuple[str, str]:
     return first, last
 
 
-def _request(model: type[AnalyticsRequest] | type[AdminAnalyticsRequest], **values: Any) -> Any:
+def _request(model: type[AnalyticsRequest | AdminAnalyticsRequest], **values: Any) -> Any:
     """The API's request body from the query string: a bad value is the API's 400 naming the field."""
     try:
         return model.model_validate({**values, "limit": BREAKDOWN_ROWS})
@@ -196,6 +196,3 @@ async def refresh_today(
     kept = [(k, v) for k, v in parse_qsl(back) if k in _BACK_FIELDS]
     query = urlencode([("refreshed", "1"), *kept])
     return RedirectResponse(f"/admin/usage?{query}", status_code=303)
-
-
-

@@ -5,9 +5,9 @@
   "use strict";
 
   var METRICS = {
-    requests: { column: "requests", colour: "--pf-t--global--color--nonstatus--blue--default", type: "bar" },
-    tokens: { column: "tokens", colour: "--pf-t--global--color--nonstatus--purple--default", type: "bar" },
-    spend: { column: "spend", colour: "--pf-t--global--color--nonstatus--teal--default", type: "line" },
+    requests: { column: "requests", hue: "blue", type: "bar" },
+    tokens: { column: "tokens", hue: "purple", type: "bar" },
+    spend: { column: "spend", hue: "teal", type: "line" },
   };
 
   function cssVar(name, fallback) {
@@ -33,7 +33,9 @@
     charts.length = 0;
     root.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
       var metric = METRICS[canvas.getAttribute("data-metric")];
-      var colour = cssVar(metric.colour, "#0066cc");
+      // PatternFly's non-status palette: a light fill and a stronger outline, per theme.
+      var fill = cssVar("--pf-t--global--color--nonstatus--" + metric.hue + "--default", "#b9dafc");
+      var line = cssVar("--pf-t--global--border--color--nonstatus--" + metric.hue + "--hover", "#0066cc");
       var values = data.map(function (tr) { return Number(tr.getAttribute("data-" + metric.column)); });
       charts.push(new Chart(canvas, {
         type: metric.type,
@@ -42,8 +44,10 @@
           datasets: [{
             label: labels[canvas.getAttribute("data-metric")] || metric.column,
             data: values,
-            backgroundColor: colour,
-            borderColor: colour,
+            backgroundColor: fill,
+            borderColor: line,
+            borderWidth: 2,
+            fill: metric.type === "line",
             pointRadius: days.length > 60 ? 0 : 2,
             tension: 0.2,
           }],
