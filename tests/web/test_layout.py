@@ -377,6 +377,7 @@ async def test_a_new_locale_needs_no_template_change(make_app, tmp_path, monkeyp
             await dev_login(c, username, "user")
             pages["catalog"] = await c.get("/catalog")
             pages["playground"] = await c.get("/playground")
+            pages["usage"] = await c.get("/usage")
             pages["forbidden"] = await c.get("/_test/admin-only")
         assert (await asgi_client(app).get("/login")).text.count("⟦") == 0
     for name, response in pages.items():

@@ -278,3 +278,18 @@ async def test_pages_render_without_litellm(make_app: Any) -> None:
         bad = await c.get("/usage", params={"start_date": "2026-02-01", "end_date": "2026-01-01"})
         assert bad.status_code == 400
         assert (await c.get("/admin/usage")).status_code == 403
+    async with make_app() as app, asgi_client(app) as admin:
+        await dev_login(admin, unique("nousage-admin"), "admin")
+        back = "start_date=2026-01-01&end_date=2026-01-31&next=https://elsewhere.example"
+        refreshed = await admin.post("/admin/usage/refresh", data={"scope": "today", "back": back})
+        assert refreshed.status_code == 303
+        target = urlsplit(refreshed.headers["location"])
+        assert target.path == "/admin/usage" and not target.netloc
+        assert parse_qs(target.query) == {
+            "refreshed": ["failed"],
+            "start_date": ["2026-01-01"],
+            "end_date": ["2026-01-31"],
+        }
+        page = await admin.get(refreshed.headers["location"])
+        assert page.status_code == 200 and 'data-testid="refresh-failed"' in page.text
+        assert (await admin.post("/admin/usage/refresh", data={})).status_code == 400

@@ -9,22 +9,23 @@ button posts to ``POST /admin/usage/refresh`` (admin only; the API refuses a rea
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
+import structlog
 from fastapi import Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from litemaas.auth.permissions import Permission
 from litemaas.db import ReadOnlySession, Session
-from litemaas.errors import LiteMaaSError
+from litemaas.errors import BadRequest, LiteMaaSError
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin.dependencies import OptionalLiteLLMAdmin
 from litemaas.usage import refresh as refresher
 from litemaas.usage import service
 from litemaas.usage.dependencies import Runtime
-from litemaas.usage.errors import InvalidUsageQuery
+from litemaas.usage.errors import InvalidUsageQuery, RefreshBusy, UsageSourceUnavailable
 from litemaas.usage.schemas import AdminAnalyticsRequest, AnalyticsRequest, BudgetOut, ExportFormat, ExportView
 from litemaas.web.dependencies import Render, page_user
 from litemaas.web.i18n import N_
@@ -33,6 +34,7 @@ from litemaas.web.rendering import PageSession
 from litemaas.web.routing import page_router
 
 router = page_router()
+log = structlog.get_logger("litemaas.web")
 
 NAVIGATION = (
     NavItem("/usage", N_("Usage"), Permission.USAGE_OWN, order=50),
@@ -145,7 +147,7 @@ async def admin_usage_page(
     model: Values = None,
     provider: Values = None,
     key: Values = None,
-    refreshed: Annotated[int, Query(ge=0, le=1)] = 0,
+    refreshed: Annotated[Literal["done", "failed"] | None, Query()] = None,
 ) -> HTMLResponse:
     start, end = _range(start_date, end_date)
     request: AdminAnalyticsRequest = _request(
@@ -178,7 +180,7 @@ async def admin_usage_page(
         exports=_export_links("/api/v1/admin/usage/export", filters),
         status_info=await service.status(session, runtime),
         can_refresh=user.principal.can(Permission.USAGE_ADMIN_REFRESH),
-        refreshed=bool(refreshed),
+        refreshed=refreshed,
         return_query=urlencode([(n, v) for n, values in filters.items() for v in values]),
     )
 
@@ -187,12 +189,22 @@ async def admin_usage_page(
 async def refresh_today(
     user: UsageRefresher,
     runtime: Runtime,
+    scope: Annotated[str | None, Form(max_length=16)] = None,
     back: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Copy today (and yesterday while it may change) again now, then show the dashboard again."""
-    service.require_source(runtime)
-    await service.refresh_today(runtime)
+    if scope != "today":
+        # The dashboard's form names what it refreshes; anything else is not that form.
+        raise BadRequest("scope: expected 'today'", field="scope")
+    try:
+        service.require_source(runtime)
+        await service.refresh_today(runtime)
+        outcome = "done"
+    except (UsageSourceUnavailable, RefreshBusy) as exc:
+        # The dashboard says so (with the figures as they are) rather than an error page.
+        log.warning("web.usage.refresh_failed", code=exc.code)
+        outcome = "failed"
     # Only the dashboard's own query string comes back: never an open redirect.
     kept = [(k, v) for k, v in parse_qsl(back) if k in _BACK_FIELDS]
-    query = urlencode([("refreshed", "1"), *kept])
+    query = urlencode([("refreshed", outcome), *kept])
     return RedirectResponse(f"/admin/usage?{query}", status_code=303)
