@@ -34,7 +34,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff format --check litemaas hooks tests
 	$(VENV)/bin/ruff check litemaas hooks tests
-	$(VENV)/bin/mypy --strict litemaas hooks
+	$(VENV)/bin/mypy litemaas hooks
 	PYTHONPATH=hooks $(VENV)/bin/lint-imports
 
 fmt: install
