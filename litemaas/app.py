@@ -10,13 +10,16 @@ import httpx
 import structlog
 from fastapi import Depends, FastAPI
 
+from litemaas.api import api_router
 from litemaas.auth.dependencies import IDENTITY_PROVIDERS, SESSIONS
 from litemaas.auth.providers import build_providers
+from litemaas.auth.router import login_router
 from litemaas.auth.sessions import SessionManager
 from litemaas.config import Settings, get_settings, require_settings
 from litemaas.db import ENGINE, SESSIONMAKER, create_engine, create_sessionmaker
 from litemaas.dependencies import HTTP_CLIENT, METRICS, SETTINGS
 from litemaas.errors import install_error_handlers
+from litemaas.health.router import metrics_router
 from litemaas.kit.crypto import random_token
 from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
@@ -27,6 +30,7 @@ from litemaas.litellm_admin.dependencies import LITELLM_ADMIN, LITELLM_DAILY_SPE
 from litemaas.logging import configure_logging
 from litemaas.redis import REDIS, create_redis
 from litemaas.users.cache import USER_CACHE, UserStateCache
+from litemaas.web import install_portal
 
 log = structlog.get_logger("litemaas.app")
 
@@ -108,10 +112,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.log_json)
-    from litemaas.api import api_router
-    from litemaas.auth.router import login_router
-    from litemaas.health.router import metrics_router
-    from litemaas.web import install_portal
 
     app = FastAPI(
         title="LiteMaaS",

@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -156,7 +157,7 @@ class LiteMaaSClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call any ``/api/v1`` route; returns the decoded JSON, raises ``LiteMaaSAPIError``."""
         response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             raise _api_error(response)
         return response.json() if response.content else None
 
@@ -250,7 +251,7 @@ class LiteMaaSClient:
         return AdminToken.model_validate(self.request("DELETE", f"/admin/tokens/{token_id}"))
 
     # --- usage ------------------------------------------------------------------------
-    def usage_analytics(
+    def usage_analytics(  # noqa: PLR0913  keyword-only filters mirroring the API's
         self,
         start_date: date | str,
         end_date: date | str,
@@ -282,7 +283,7 @@ class LiteMaaSClient:
         path = "/usage/analytics" if own else "/admin/usage/analytics"
         return UsageAnalytics.model_validate(self.request("POST", path, json=body))
 
-    def export_usage(
+    def export_usage(  # noqa: PLR0913  keyword-only filters mirroring the API's
         self,
         start_date: date | str,
         end_date: date | str,
@@ -308,7 +309,7 @@ class LiteMaaSClient:
             raise ValueError("users filters only the system-wide export")
         path = "/usage/export" if own else "/admin/usage/export"
         with self._http.stream("GET", path, params=tuple(params)) as response:
-            if response.status_code >= 400:
+            if response.status_code >= HTTPStatus.BAD_REQUEST:
                 response.read()
                 raise _api_error(response)
             yield from response.iter_bytes()

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from litemaas.kit.forwarded import parse_networks
 
+# A production secret: at least 32 characters, of which at least 8 distinct.
+_SECRET_MIN_LENGTH = 32
+_SECRET_MIN_DISTINCT = 8
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GROUP_ROLES: dict[str, Literal["admin", "admin_readonly", "user"]] = {
     "litemaas-admins": "admin",
@@ -158,7 +162,11 @@ _PLACEHOLDER_WORDS = ("change", "placeholder", "example", "secret", "password", 
 def is_placeholder_secret(value: str) -> bool:
     """True for secrets that are short or obviously a template value."""
     lowered = value.lower()
-    return len(value) < 32 or len(set(value)) < 8 or any(w in lowered for w in _PLACEHOLDER_WORDS)
+    return (
+        len(value) < _SECRET_MIN_LENGTH
+        or len(set(value)) < _SECRET_MIN_DISTINCT
+        or any(w in lowered for w in _PLACEHOLDER_WORDS)
+    )
 
 
 class MissingSettings(RuntimeError):

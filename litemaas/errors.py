@@ -6,6 +6,7 @@ Every expected failure is a ``LiteMaaSError`` rendered as
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -108,21 +109,24 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 
 async def _handle_litemaas_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LiteMaaSError)
-    if exc.status >= 500:
+    if not isinstance(exc, LiteMaaSError):
+        raise RuntimeError("invariant broken: isinstance(exc, LiteMaaSError)")
+    if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         log.warning("http.error.upstream", code=exc.code, status=exc.status, path=request.url.path)
     return _json(exc.status, exc.body(), exc.headers)
 
 
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):
+        raise RuntimeError("invariant broken: isinstance(exc, StarletteHTTPException)")
     code = _STATUS_CODES.get(exc.status_code, "error")
     detail = exc.detail if isinstance(exc.detail, str) else code
     return _json(exc.status_code, {"error": code, "detail": detail}, getattr(exc, "headers", None))
 
 
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):
+        raise RuntimeError("invariant broken: isinstance(exc, RequestValidationError)")
     errors = exc.errors()
     first = errors[0] if errors else {}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]

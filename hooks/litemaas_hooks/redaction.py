@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any, Final
 
 log: Final = logging.getLogger("litemaas_hooks.redaction")
@@ -61,7 +62,7 @@ class RedactErrorBodies:
             kind = message.get("type")
             if kind == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _INTERNAL_HEADERS]
-                if int(message.get("status", 200)) < 400:
+                if int(message.get("status", 200)) < HTTPStatus.BAD_REQUEST:
                     await send({**message, "headers": headers})
                     return
                 start = {**message, "headers": [(k, redact(v)) for k, v in headers]}

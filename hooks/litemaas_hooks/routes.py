@@ -20,6 +20,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated, Any, Final
 
 import httpx
@@ -49,7 +50,7 @@ _client: httpx.AsyncClient | None = None
 
 
 def _http() -> httpx.AsyncClient:
-    global _client
+    global _client  # noqa: PLW0603  one pooled HTTP client per LiteLLM worker, created on first use
     if _client is None:
         _client = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50), follow_redirects=False
@@ -58,7 +59,7 @@ def _http() -> httpx.AsyncClient:
 
 
 def _bad_request(message: str, status: int = 400, param: str | None = None) -> ProxyException:
-    kind = "invalid_request_error" if status < 500 else "api_error"
+    kind = "invalid_request_error" if status < HTTPStatus.INTERNAL_SERVER_ERROR else "api_error"
     return ProxyException(message=message, type=kind, param=param, code=status)
 
 
@@ -143,7 +144,7 @@ class _Steps:
     respond: Callable[[catalog.Deployment, httpx.Response], Awaitable[tuple[bytes, usage.Usage]]]
 
 
-async def _relay(
+async def _relay(  # noqa: PLR0912, PLR0917  one relay for every pass-through shape; splitting it would scatter the header rules
     request: Request,
     user_api_key_dict: UserAPIKeyAuth,
     route: _Route,
@@ -208,7 +209,7 @@ async def _relay(
             raise _bad_request(f"The model server did not answer within {timeout:g} s.", 504) from None
         except httpx.TransportError as exc:
             raise _bad_request(f"The model server is unreachable: {type(exc).__name__}.", 502) from None
-        if upstream.status_code >= 400:
+        if upstream.status_code >= HTTPStatus.BAD_REQUEST:
             raise _bad_request(
                 f"The model server answered {upstream.status_code}: {upstream.text[:2000]}", upstream.status_code
             )

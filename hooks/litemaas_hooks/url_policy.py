@@ -28,6 +28,10 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+# An IPv4 address has at most four dot-separated parts, each leading part one octet.
+_IPV4_MAX_PARTS = 4
+_OCTET_MAX = 255
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -191,7 +195,7 @@ def _whatwg_ipv4(host: str, field: str) -> ipaddress.IPv4Address | None:
     labels = host.split(".")
     if not _NUMERIC_LABEL.match(labels[-1]):
         return None
-    if len(labels) > 4:
+    if len(labels) > _IPV4_MAX_PARTS:
         raise UrlRefused(field, "has an invalid IPv4 address")
     numbers: list[int] = []
     for label in labels:
@@ -207,7 +211,7 @@ def _whatwg_ipv4(host: str, field: str) -> ipaddress.IPv4Address | None:
         else:
             numbers.append(int(label))
     *head, last = numbers
-    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+    if any(n > _OCTET_MAX for n in head) or last >= (_OCTET_MAX + 1) ** (_IPV4_MAX_PARTS + 1 - len(numbers)):
         raise UrlRefused(field, "has an invalid IPv4 address")
     value = last
     for index, number in enumerate(head):

@@ -27,7 +27,9 @@ from litemaas.kit.crypto import random_token, sha256_hex
 from litemaas.kit.time import utcnow
 from litemaas.models.admin_token import AdminToken
 
-TOKEN_PREFIX = "lmt_"
+NAME_MAX_LENGTH = 100  # the admin_tokens.name column
+
+TOKEN_PREFIX = "lmt_"  # noqa: S105  the public prefix that marks admin tokens, not a secret
 TOKEN_ROLES = tuple(Role(r.value) for r in TokenRole)
 # last_used_at is a hint, not an audit trail: write it at most this often per token.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -99,7 +101,8 @@ def _bounded_by_creator(
             f"this token has role {creator.role.value} and scopes: {held}"
         )
     limit = creator.token_expires_at
-    assert limit is not None
+    if limit is None:
+        raise RuntimeError("invariant broken: limit is not None")
     if expires_in_days is not None:
         # Whole days: a token with 20 hours left may still ask for 1 day (and gets 20 hours).
         days_left = max(math.ceil((limit - utcnow()) / timedelta(days=1)), 1)
@@ -111,7 +114,7 @@ def _bounded_by_creator(
     return min(expires_at, limit)
 
 
-async def create_token(
+async def create_token(  # noqa: PLR0913  keyword-only fields of one token plus the limits that bound them
     session: AsyncSession,
     *,
     actor: Actor,
@@ -139,7 +142,7 @@ async def create_token(
     if not 1 <= expires_in_days <= max_days:
         raise InvalidTokenRequest(f"expiry must be between 1 and {max_days} days", field="expires_in_days")
     name = name.strip()
-    if not name or len(name) > 100:
+    if not name or len(name) > NAME_MAX_LENGTH:
         raise InvalidTokenRequest("name must be 1-100 characters", field="name")
     valid_scopes = validate_scopes(role, scopes)
     expires_at = utcnow() + timedelta(days=expires_in_days)

@@ -179,7 +179,8 @@ async def _locked_key(session: AsyncSession, key_id: uuid.UUID, owner_id: uuid.U
     key = await get_key(session, key_id, owner_id=owner_id)
     await access.lock_user(session, key.user_id)
     locked = await repository.get_key(session, key_id, for_update=True)
-    assert locked is not None
+    if locked is None:
+        raise RuntimeError("invariant broken: locked is not None")
     return locked
 
 

@@ -19,7 +19,7 @@ async def add(session: AsyncSession, event: AuditEvent) -> AuditEvent:
     return event
 
 
-async def search(
+async def search(  # noqa: PLR0913  keyword-only search filters, one per audit column
     session: AsyncSession,
     *,
     actor_id: uuid.UUID | None = None,

@@ -64,7 +64,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(redact(value), default=str))
 
 
-async def record(
+async def record(  # noqa: PLR0913  keyword-only fields of one audit row
     session: AsyncSession,
     *,
     actor: Actor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -101,7 +102,7 @@ class OpenShiftProvider:
             code_challenge_method="S256",
             # Form post, not Basic: ServiceAccount client ids contain ':' which Basic
             # auth cannot carry unencoded (and Authlib does not encode it).
-            token_endpoint_auth_method="client_secret_post",
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106  an OAuth client authentication method's name, not a password
             verify=self._tls,
             timeout=10.0,
         )
@@ -150,7 +151,7 @@ class OpenShiftProvider:
             )
         except httpx.HTTPError as exc:
             raise IdentityProviderUnavailable("OpenShift user API is unavailable") from exc
-        if response.status_code != 200:
+        if response.status_code != HTTPStatus.OK:
             log.info("auth.openshift.user.rejected", status=response.status_code)
             raise LoginFailed("OpenShift user API refused the access token")
         data = response.json()

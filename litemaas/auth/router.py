@@ -128,7 +128,7 @@ async def start_login(
 
 
 @login_router.get("/{provider_name}/callback", dependencies=[require(Permission.PUBLIC)])
-async def login_callback(
+async def login_callback(  # noqa: PLR0911  each failure of the identity provider's answer ends in its own redirect
     request: Request,
     session: Session,
     settings: AppSettings,

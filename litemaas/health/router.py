@@ -4,6 +4,7 @@ and ``/metrics`` (Prometheus)."""
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -44,7 +45,7 @@ async def _check_proxy(client: httpx.AsyncClient, proxy_url: str) -> str:
     url = proxy_url.rstrip("/") + "/health/liveliness"
     try:
         response = await client.get(url, timeout=3)
-        return "ok" if response.status_code == 200 else "unavailable"
+        return "ok" if response.status_code == HTTPStatus.OK else "unavailable"
     except httpx.HTTPError as exc:
         log.warning("health.proxy.failed", error_type=type(exc).__name__)
         return "unavailable"

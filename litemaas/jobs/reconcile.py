@@ -16,8 +16,8 @@ Repairs, for keys LiteMaaS manages (tagged ``managed_by=litemaas`` in LiteLLM me
 - our users whose LiteLLM role could manage keys (``internal_user``, ...) → set back to
   ``internal_user_viewer`` (see ``litellm_admin.access``).
 
-Keys that neither carry our tag nor belong to one of our users are never touched. A first pass finds candidates without locks;
-each user's repairs then run in their own transaction under that user's key lock, after
+Keys that neither carry our tag nor belong to one of our users are never touched. A first pass
+finds candidates without locks; each user's repairs then run in their own transaction under that user's key lock, after
 re-reading both sides, so an operation in flight is never mistaken for drift.
 """
 
@@ -58,6 +58,9 @@ from litemaas.litellm_admin import (
 from litemaas.models.api_key import ApiKey
 from litemaas.models.user_limit import UserLimit
 from litemaas.models_catalog import lifecycle
+
+# Budgets are floats on LiteLLM's side: equal when they differ by less than this.
+_MONEY_EPSILON = 1e-9
 
 log = structlog.get_logger("litemaas.jobs.reconcile")
 
@@ -140,7 +143,7 @@ def _limit_drift(key: ApiKey, info: KeyInfo) -> dict[str, Any]:
             same = (
                 ours is None
                 and theirs is None
-                or (ours is not None and theirs is not None and abs(float(ours) - float(theirs)) < 1e-9)
+                or (ours is not None and theirs is not None and abs(float(ours) - float(theirs)) < _MONEY_EPSILON)
             )
         else:
             same = ours == theirs
@@ -324,7 +327,7 @@ def _user_limit_drift(row: UserLimit, info: UserInfo) -> dict[str, Any]:
     for name in _USER_LIMIT_FIELDS:
         ours, theirs = getattr(row, name), getattr(info, name)
         if isinstance(ours, float) and isinstance(theirs, (int, float)):
-            same = abs(ours - float(theirs)) < 1e-9
+            same = abs(ours - float(theirs)) < _MONEY_EPSILON
         else:
             same = ours == theirs
         if not same:

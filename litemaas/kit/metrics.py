@@ -12,6 +12,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -119,7 +120,7 @@ class RouteTemplates:
         route = scope.get("route")
         candidates: Iterable[_Template] | None = self._by_route.get(id(route)) if route is not None else None
         if candidates is None:
-            if status == 404:
+            if status == HTTPStatus.NOT_FOUND:
                 # No route matched: don't scan every route for each request of a crawler.
                 return UNMATCHED_ROUTE
             # Routes the router dispatches without recording them (docs, 405 and redirects).

@@ -34,8 +34,8 @@ def _json_strings(body: Any) -> Iterator[tuple[str, str, bool]]:
         if isinstance(value, str):
             yield path, value, False
         elif isinstance(value, dict):
-            for key, item in value.items():
-                key = str(key)
+            for raw_key, item in value.items():
+                key = str(raw_key)
                 yield path, key, True
                 stack.append((f"{path}.{key}" if path else key, item))
         elif isinstance(value, list):

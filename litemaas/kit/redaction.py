@@ -6,6 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# Deeper structures are redacted whole rather than walked (no recursion bomb).
+_MAX_DEPTH = 20
+
 REDACTED = "[REDACTED]"
 
 # A field is secret when its last name part is one of these ("api_key", "client_secret",
@@ -38,7 +41,7 @@ def redact_text(value: str) -> str:
 
 def redact(value: Any, _depth: int = 0) -> Any:
     """A copy of ``value`` with secret fields and secret-looking strings replaced."""
-    if _depth > 20:
+    if _depth > _MAX_DEPTH:
         return REDACTED
     if isinstance(value, Mapping):
         return {

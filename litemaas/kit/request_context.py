@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -50,7 +51,6 @@ class RequestContextMiddleware:
                 sessions = getattr(scope["app"].state, "sessions", None)
                 if refresh is not None and sessions is not None and not state.get("session_cleared"):
                     token, claims = refresh
-                    from starlette.responses import Response
 
                     carrier = Response()
                     sessions.set_cookies(carrier, token, claims)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
 
@@ -19,6 +20,7 @@ from litemaas.litellm_admin.errors import (
     LiteLLMUnavailable,
 )
 from litemaas.litellm_admin.schemas import (
+    NO_MODELS_SENTINEL,
     GeneratedKey,
     GenerateKeyRequest,
     KeyInfo,
@@ -133,7 +135,7 @@ class LiteLLMAdminClient:
                     f"LiteLLM unreachable ({operation}): {type(exc).__name__}", operation=operation
                 )
                 continue
-            if response.status_code < 400:
+            if response.status_code < HTTPStatus.BAD_REQUEST:
                 if not response.content:
                     return None
                 try:
@@ -142,16 +144,17 @@ class LiteLLMAdminClient:
                     return response.text
             message = _error_message(response)
             status = response.status_code
-            if status == 404:
+            if status == HTTPStatus.NOT_FOUND:
                 raise LiteLLMNotFound(message, status=status, operation=operation)
-            if status < 500:
+            if status < HTTPStatus.INTERNAL_SERVER_ERROR:
                 raise LiteLLMRejected(message, status=status, operation=operation)
             last = LiteLLMUnavailable(
                 f"LiteLLM error {status} ({operation}): {message}", status=status, operation=operation
             )
-            if status not in _RETRY_STATUSES and status != 500:
+            if status not in _RETRY_STATUSES and status != HTTPStatus.INTERNAL_SERVER_ERROR:
                 break
-        assert last is not None
+        if last is None:
+            raise RuntimeError("invariant broken: last is not None")
         log.warning("litellm_admin.call.failed", operation=operation, status=last.status, attempts=attempts)
         raise last
 
@@ -177,7 +180,6 @@ class LiteLLMAdminClient:
 
     async def set_key_models(self, key_hash: str, models: Sequence[str]) -> None:
         """Replace the models a key may call (``[]`` is stored as LiteLLM's "no models" sentinel)."""
-        from litemaas.litellm_admin.schemas import NO_MODELS_SENTINEL
 
         await self.update_key(key_hash, models=list(models) or [NO_MODELS_SENTINEL])
 
@@ -294,7 +296,7 @@ class LiteLLMAdminClient:
             await self._request("POST", "/user/new", operation="user.new", idempotent=False, json=body)
             return
         except LiteLLMRejected as exc:
-            if exc.status != 409:
+            if exc.status != HTTPStatus.CONFLICT:
                 raise
         # 409: the id exists (done) — or only the e-mail is taken by another LiteLLM user.
         try:
@@ -306,7 +308,7 @@ class LiteLLMAdminClient:
         try:
             await self._request("POST", "/user/new", operation="user.new", idempotent=False, json=body)
         except LiteLLMRejected as exc:
-            if exc.status != 409:
+            if exc.status != HTTPStatus.CONFLICT:
                 raise
 
     async def iter_users(self) -> AsyncIterator[UserInfo]:
@@ -385,7 +387,7 @@ class LiteLLMAdminClient:
             )
         except LiteLLMRejected as exc:
             # LiteLLM answers 400 "not found in db" for an unknown id.
-            if exc.status == 404 or "not found" in exc.message.lower():
+            if exc.status == HTTPStatus.NOT_FOUND or "not found" in exc.message.lower():
                 return
             raise
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -21,8 +22,6 @@ class _LiteLLMModel(BaseModel):
 def _json_dict(value: Any) -> Any:
     # Prisma hands some JSON columns back as strings on older LiteLLM builds.
     if isinstance(value, str):
-        import json
-
         try:
             return json.loads(value)
         except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
@@ -21,12 +22,8 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    from alembic import command
-
     command.upgrade(alembic_config(database_url), revision)
 
 
 def current(database_url: str) -> None:
-    from alembic import command
-
     command.current(alembic_config(database_url), verbose=False)

@@ -215,7 +215,7 @@ async def create_model(
 # --------------------------------------------------------------------------- update
 
 
-async def update_model(
+async def update_model(  # noqa: PLR0912  one branch per optional field of the update
     session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, ref: str, data: ModelUpdateIn
 ) -> CatalogModel:
     changed = data.model_fields_set

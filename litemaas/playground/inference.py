@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -43,7 +44,7 @@ async def open_stream(
         response = await http.send(request, stream=True)
     except httpx.TransportError as exc:
         raise ProxyUnreachable(type(exc).__name__) from None
-    if response.status_code < 400:
+    if response.status_code < HTTPStatus.BAD_REQUEST:
         return response
     try:
         body = await response.aread()

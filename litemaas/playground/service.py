@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -106,12 +107,12 @@ async def open_chat(
             raise UpstreamUnavailable("the LiteLLM proxy is unreachable; try again shortly") from None
 
     answer = await attempt(rebuild=False)
-    if isinstance(answer, Refusal) and answer.status == 401:
+    if isinstance(answer, Refusal) and answer.status == HTTPStatus.UNAUTHORIZED:
         # LiteLLM lost the key (deleted by hand, a restored database): create it again, once.
         log.warning("playground.key.refused", user_id=str(user_id))
         answer = await attempt(rebuild=True)
     if isinstance(answer, Refusal):
-        if answer.status == 429:
+        if answer.status == HTTPStatus.TOO_MANY_REQUESTS:
             raise PlaygroundRateLimited(wanted.rpm_limit or 0, wanted.tpm_limit or 0)
         log.info("playground.chat.refused", status=answer.status, model=chat.model)
         raise ModelRefused(answer.message)

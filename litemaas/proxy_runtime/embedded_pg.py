@@ -20,6 +20,7 @@ the WAL). A watchdog process would be one more process that can itself be killed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -35,6 +36,9 @@ from psycopg import sql
 
 from litemaas.kit.crypto import stored_secret
 from litemaas.proxy_runtime.processes import die_with_parent, ensure_port_free, stop_children
+
+# postmaster.pid: line 1 the server's pid, line 8 its status.
+_PID_FILE_LINES = 8
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
@@ -73,7 +77,7 @@ class EmbeddedPostgres:
         return f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = 120) -> None:
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: S603  argv built from our own paths and settings, no shell
             [str(self.bin / args[0]), *args[1:]],
             user=self.user,
             capture_output=True,
@@ -152,7 +156,7 @@ class EmbeddedPostgres:
         argv = [str(self.bin / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
         argv += ["-c", f"listen_addresses={listen}", "-k", str(self.socket_dir)]
         with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(
+            self._proc = subprocess.Popen(  # noqa: S603  argv built from our own paths and settings, no shell
                 argv,
                 user=self.user,
                 stdin=subprocess.DEVNULL,
@@ -174,7 +178,8 @@ class EmbeddedPostgres:
             except FileNotFoundError:
                 lines = []
             # Line 1 is the server's pid (a stale file names another), line 8 its status.
-            if len(lines) >= 8 and lines[0].strip() == str(proc.pid) and lines[7].strip() == "ready":
+            status = lines[_PID_FILE_LINES - 1].strip() if len(lines) >= _PID_FILE_LINES else ""
+            if lines and lines[0].strip() == str(proc.pid) and status == "ready":
                 return
             if time.monotonic() > deadline:
                 self.stop()
@@ -235,10 +240,8 @@ class EmbeddedPostgres:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
         # Still up: immediate shutdown. Its backends live in sessions of their own, so the server
         # must end them itself; only then SIGKILL.
         stop_children([proc], grace=1.0, first_signal=signal.SIGQUIT, whole_group=False)
@@ -248,7 +251,5 @@ class EmbeddedPostgres:
         one an earlier version left detached): ``pg_ctl`` stops it, within bounds."""
         if not (self.data_dir / "postmaster.pid").exists():
             return
-        try:
+        with contextlib.suppress(EmbeddedPostgresError, subprocess.TimeoutExpired):
             self._run("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "10", "-m", "fast", "stop", timeout=15)
-        except (EmbeddedPostgresError, subprocess.TimeoutExpired):
-            pass

@@ -354,7 +354,7 @@ def _acquire(
                 "Another migration (litemaas proxy migrate, LiteLLM's migration job or prisma migrate deploy) "
                 "is still running, or a pooled session leaked the lock."
             )
-        time.sleep(min(remaining, pause * random.uniform(0.5, 1.5)))
+        time.sleep(min(remaining, pause * random.uniform(0.5, 1.5)))  # noqa: S311  jitter between retries, not a secret
         pause = min(pause * 2, _MAX_LOCK_POLL_SECONDS)
 
 
@@ -436,7 +436,7 @@ def _failed_message(failed: Sequence[_LedgerRow], target: _Target) -> str:
             reason = "no error recorded (the process running it died or was killed)"
         lines.append(f"  - {row.migration_name} (started {row.started_at.isoformat()}): {reason}")
     lines.append(
-        "Check what the migration left behind (an index built CONCURRENTLY may be left INVALID; drop it), "
+        "Check what the migration left behind (an index built CONCURRENTLY may be left INVALID; drop it), "  # noqa: S608  advice printed for an operator, never executed
         "then mark it rolled back so it is retried: `prisma migrate resolve --rolled-back <name>`, or "
         f"UPDATE {LEDGER_TABLE} SET rolled_back_at = now() WHERE migration_name = '<name>' AND finished_at IS NULL."
     )

@@ -126,7 +126,7 @@ def generate_client(mode: EngineMode = "auto", *, force: bool = False) -> bool:
     if not force and client_is_generated(mode):
         return False
     schema = litellm_schema_path()
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: S603  argv built from our own paths and settings, no shell
         [sys.executable, "-m", "prisma", "generate", "--schema", str(schema)],
         env=prisma_env(mode),
         capture_output=True,

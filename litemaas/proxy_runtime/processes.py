@@ -14,6 +14,7 @@ interrupted: ``Popen.wait`` holds a lock while it blocks in ``waitpid``, and a h
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import logging
@@ -135,10 +136,8 @@ class StopSignals:
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     """``sig`` to the process group ``proc`` leads (started with ``start_new_session``)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop_children(
@@ -159,10 +158,8 @@ def stop_children(
             if whole_group:
                 _signal_group(proc, first_signal)
             else:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(first_signal)
-                except ProcessLookupError:
-                    pass
     deadline = time.monotonic() + grace
     while any(proc.poll() is None for proc in procs):
         remaining = deadline - time.monotonic()
@@ -176,10 +173,8 @@ def stop_children(
         # Also when the leader is gone: its engine, workers or backends may still be in the group.
         _signal_group(proc, signal.SIGKILL)
     for proc in procs:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=REAP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 class PortInUse(RuntimeError):
@@ -215,8 +210,6 @@ def exit_now(code: int) -> NoReturn:
     """
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code)

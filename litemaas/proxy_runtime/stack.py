@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,7 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], logs: Path) -> Child
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603  argv built from our own paths and settings, no shell
             argv,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -78,7 +79,7 @@ def _wait(child: Child, url: str, timeout: float, signals: StopSignals) -> None:
             tail = child.log_path.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{child.name} exited with code {child.proc.returncode}:\n{tail}")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=1.0).status_code == HTTPStatus.OK:
                 return
         except httpx.HTTPError:
             pass
@@ -156,7 +157,7 @@ class _Stack:
         self.children: list[Child] = []
         self.pg: EmbeddedPostgres | None = None
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: PLR0915  the start sequence reads top to bottom; each step is one call
         settings, signals = self.settings, self.signals
         state = settings.state_dir
         state.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,7 +156,7 @@ def start(launch: ProxyLaunch, *, log_path: Path | None = None, cwd: Path | None
     """
     out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below, the child keeps its copy
     try:
-        return subprocess.Popen(
+        return subprocess.Popen(  # noqa: S603  argv built from our own paths and settings, no shell
             launch.argv,
             env=launch.env,
             cwd=str(cwd or launch.config_path.parent),
@@ -190,7 +191,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
         if proc is not None and proc.poll() is not None:
             raise ProxyConfigError(f"LiteLLM exited with code {proc.returncode} before becoming ready")
         try:
-            if httpx.get(f"{url}/health/readiness", timeout=2.0).status_code == 200:
+            if httpx.get(f"{url}/health/readiness", timeout=2.0).status_code == HTTPStatus.OK:
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass

@@ -159,10 +159,10 @@ def sources_from_json(body: Mapping[str, object]) -> list[SourceDocument]:
         if not isinstance(value, list):
             raise ConversionError(f"{key} must be a list")
         entries.extend((kind or "", item) for item in value)
-    for kind, item in entries:
+    for given_kind, item in entries:
         if not isinstance(item, Mapping):
             raise ConversionError("each source must be an object")
-        kind = kind or str(item.get("kind", "file" if "base64_string" in item else "http"))
+        kind = given_kind or str(item.get("kind", "file" if "base64_string" in item else "http"))
         if kind == "http":
             url = item.get("url")
             if not isinstance(url, str) or not url:

@@ -24,6 +24,7 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -33,6 +34,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from litemaas.simulator import docling, guard, tokenizer
+
+_MAX_TASKS = 100  # finished conversion tasks kept for polling
 
 try:  # orjson ships with LiteLLM's proxy extras; it keeps 768-float embeddings cheap.
     import orjson
@@ -140,7 +143,7 @@ def _task_answer(result: _TaskResult) -> Response:
 
 
 def _error(message: str, status: int) -> Response:
-    kind = "BadRequestError" if status < 500 else "InternalServerError"
+    kind = "BadRequestError" if status < HTTPStatus.INTERNAL_SERVER_ERROR else "InternalServerError"
     return _json(
         {
             "error": {"message": message, "type": kind, "code": status},
@@ -377,7 +380,7 @@ class Simulator:
             }
         )
 
-    async def _stream(
+    async def _stream(  # noqa: PLR0913, PLR0917  the simulated stream's knobs, passed straight from the request
         self,
         completion_id: str,
         created: int,
@@ -444,7 +447,8 @@ class Simulator:
         if status is not None:
             return _error(f"simulated failure ({status})", status)
         counted: list[tuple[str, int]] = []
-        for text, tokens in inputs:
+        for text, given in inputs:
+            tokens = given
             if tokens < 0:
                 within = self._within_context(text, "input")
                 if isinstance(within, Response):
@@ -592,7 +596,8 @@ class Simulator:
                 fields[name] = [existing, value]
             if name == "to_formats":
                 formats = options.setdefault("to_formats", [])
-                assert isinstance(formats, list)
+                if not isinstance(formats, list):
+                    raise RuntimeError("invariant broken: isinstance(formats, list)")
                 formats.append(value)
             else:
                 options[name] = value
@@ -636,7 +641,7 @@ class Simulator:
             return _task_answer(result)
         task_id = str(uuid.uuid4())
         self.tasks[task_id] = result
-        while len(self.tasks) > 100:
+        while len(self.tasks) > _MAX_TASKS:
             self.tasks.popitem(last=False)
         return _json(self._task_status(task_id))
 

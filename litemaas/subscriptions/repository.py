@@ -225,7 +225,8 @@ async def model_by_ref(session: AsyncSession, ref: str) -> CatalogModel | None:
 
 async def model(session: AsyncSession, model_id: uuid.UUID) -> CatalogModel:
     found = await session.get(CatalogModel, model_id)
-    assert found is not None, "subscriptions.model_id references catalog_models"
+    if found is None:
+        raise RuntimeError("subscriptions.model_id references catalog_models")
     return found
 
 

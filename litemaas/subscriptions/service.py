@@ -109,7 +109,8 @@ def to_out(row: SubscriptionRow) -> SubscriptionOut:
 
 async def _out(session: AsyncSession, subscription_id: uuid.UUID) -> SubscriptionOut:
     row = await repository.row(session, subscription_id)
-    assert row is not None
+    if row is None:
+        raise RuntimeError("invariant broken: row is not None")
     return to_out(row)
 
 
@@ -234,7 +235,8 @@ async def subscribe(
     await lock_users(session, [user_id])
     created = await repository.insert_if_absent(session, user_id=user_id, model_id=model.id, status=target)
     sub = await repository.get_by_user_model_for_update(session, user_id, model.id)
-    assert sub is not None
+    if sub is None:
+        raise RuntimeError("invariant broken: sub is not None")
     if not created and sub.status in (ACTIVE, PENDING):
         raise AlreadySubscribed(model.name, sub.status)
     if not created and sub.status == DENIED:
@@ -282,7 +284,8 @@ async def _transition(
         raise SubscriptionNotFound(subscription_id)
     await lock_users(session, [user_id])
     sub = await repository.get_for_update(session, subscription_id)
-    assert sub is not None
+    if sub is None:
+        raise RuntimeError("invariant broken: sub is not None")
     if sub.status not in action.sources:
         raise InvalidTransition(f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}")
     model = await repository.model(session, sub.model_id)

@@ -114,7 +114,7 @@ def rebuild(
 
 
 @app.command("export")
-def export(
+def export(  # noqa: PLR0913, PLR0917  a typer command: each parameter is one command-line option
     start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (at most 366 days).")],
     view: Annotated[str, typer.Option("--view", help="daily, users, models, providers, keys or endpoints")] = "daily",

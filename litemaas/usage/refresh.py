@@ -161,7 +161,8 @@ async def _refresh_chunk(
     report: RefreshReport,
 ) -> bool:
     """Fetch and write the chunk's days that are (still) stale; False when none was."""
-    assert source is not None
+    if source is None:
+        raise RuntimeError("invariant broken: source is not None")
     # Decided again under the lock: another refresher may have fetched these days meanwhile.
     states = await repository.day_states(session, chunk[0], chunk[-1])
     todo = chunk if force else [d for d in chunk if policy.needs_fetch(d, states.get(d), now)]

@@ -159,7 +159,7 @@ def _split_keys(values: Sequence[str]) -> tuple[list[str], list[str]]:
     return ids, external
 
 
-async def build_scope(
+async def build_scope(  # noqa: PLR0912  one branch per filter kind, each validated and named in its 400
     session: AsyncSession, filters: UsageFilters, principal: Principal | None, *, admin: bool
 ) -> UsageScope:
     """The rows a query may see. A user sees only their own: another user's key is a 403."""
@@ -168,7 +168,8 @@ async def build_scope(
     key_ids = _uuids(key_texts, "keys")
     user_ids: tuple[uuid.UUID, ...] | None = None
     if admin:
-        assert isinstance(filters, AdminUsageFilters)
+        if not isinstance(filters, AdminUsageFilters):
+            raise RuntimeError("invariant broken: isinstance(filters, AdminUsageFilters)")
         users = _uuids(filters.users, "users")
         if users:
             missing = set(users) - await repository.existing_users(session, users)
@@ -176,7 +177,8 @@ async def build_scope(
                 raise InvalidUsageQuery(f"users: unknown user {min(map(str, missing))}", field="users")
             user_ids = tuple(dict.fromkeys(users))
     else:
-        assert principal is not None
+        if principal is None:
+            raise RuntimeError("invariant broken: principal is not None")
         user_ids = (principal.user_id,)
         if external:
             raise NotYourUsage("keys: a key LiteMaaS did not issue is not yours", field="keys")
@@ -618,7 +620,8 @@ async def breakdown_rows(
         return [(p, *metric_values(s)) for p, s in by_spend(grouped.providers)]
     if view is ExportView.ENDPOINTS:
         return [(e, *metric_values(s)) for e, s in by_spend(grouped.endpoints)]
-    assert view is ExportView.KEYS
+    if view is not ExportView.KEYS:
+        raise RuntimeError("invariant broken: view is ExportView.KEYS")
     keys = await repository.key_names(session, [k for k, _, _ in grouped.keys if k is not None])
     rows = []
     for k, s in by_spend(grouped.keys):

@@ -23,6 +23,9 @@ from litemaas.auth.permissions import Role
 from litemaas.kit.app_state import AppSlot
 from litemaas.users import repository
 
+# The in-process fallback (no Redis) is cleared rather than grown past this.
+_MEMORY_MAX_ENTRIES = 10_000
+
 log = structlog.get_logger("litemaas.users.cache")
 
 
@@ -72,7 +75,7 @@ class UserStateCache:
             return hit[1]
         state = await self._load(session, user_id)
         if state is not None:
-            if len(self._memory) > 10_000:
+            if len(self._memory) > _MEMORY_MAX_ENTRIES:
                 self._memory.clear()
             self._memory[user_id] = (now + self._ttl, state)
         return state

@@ -31,6 +31,9 @@ from litemaas.users.errors import (
     UserNotFound,
 )
 
+_NAME_MAX = 255  # users.username and users.subject columns
+_EMAIL_MAX = 320  # the longest valid e-mail address (RFC 3696 errata)
+
 log = structlog.get_logger("litemaas.users")
 
 
@@ -79,9 +82,9 @@ async def login(
         identity.dev_role if identity.dev_role is not None else role_from_groups(identity.groups, group_role_map)
     )
     group_role_value = group_role.value if group_role not in (None, Role.USER) else None
-    if not 0 < len(identity.username) <= 255 or not 0 < len(identity.subject) <= 255:
+    if not 0 < len(identity.username) <= _NAME_MAX or not 0 < len(identity.subject) <= _NAME_MAX:
         raise InvalidIdentity("the identity provider sent an unusable user name or subject")
-    email = identity.email if identity.email and len(identity.email) <= 320 else None
+    email = identity.email if identity.email and len(identity.email) <= _EMAIL_MAX else None
     existing = await repository.get_by_identity(session, provider=identity.provider, subject=identity.subject)
     if existing is not None and not existing.is_active:
         raise AccountDeactivated("this account is deactivated")
@@ -111,7 +114,8 @@ async def login(
         raise AccountDeactivated("this account is deactivated")
     user_id, created = row
     user = await repository.get_fresh(session, user_id)
-    assert user is not None
+    if user is None:
+        raise RuntimeError("invariant broken: user is not None")
     actor = SystemActor(label=user.username, via="login", user_id=user.id)
     if created:
         await record(

@@ -9,16 +9,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from litemaas.web.assets import default_manifest
+from litemaas.web.dependencies import PORTAL
 from litemaas.web.i18n import load_catalogs
 from litemaas.web.pages import navigation, page_routers
 from litemaas.web.rendering import Portal
+from litemaas.web.static_files import router as static_router
 
 __all__ = ["install_portal"]
 
 
 def install_portal(app: FastAPI) -> None:
-    from litemaas.web.dependencies import PORTAL
-    from litemaas.web.static_files import router as static_router
 
     PORTAL.set(app, Portal(manifest=default_manifest(), catalogs=load_catalogs(), navigation=navigation()))
     app.include_router(static_router)

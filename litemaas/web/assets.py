@@ -21,6 +21,8 @@ from pathlib import Path
 
 import brotli
 
+_COMPRESS_MIN_BYTES = 256  # smaller files gain nothing from compression
+
 WEB_DIR = Path(__file__).resolve().parent
 NODE_MODULES = WEB_DIR / "npm" / "node_modules"
 STATIC_DIR = WEB_DIR / "static"
@@ -112,7 +114,7 @@ class _Collector:
         digest = hashlib.sha256(body).hexdigest()[:12]
         url = URL_PREFIX + _hashed_name(name, digest)
         suffix = "." + name.rsplit(".", 1)[-1]
-        compressible = suffix in _COMPRESSIBLE and len(body) > 256
+        compressible = suffix in _COMPRESSIBLE and len(body) > _COMPRESS_MIN_BYTES
         self.manifest.urls[name] = url
         self.manifest.by_path[url] = Asset(
             url=url,

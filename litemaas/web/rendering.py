@@ -23,6 +23,11 @@ from litemaas.web.assets import AssetManifest
 from litemaas.web.i18n import DEFAULT_LOCALE, negotiate
 from litemaas.web.layout import Branding, NavItem, visible_navigation
 
+_PATH_MAX = 2048
+# Control characters never belong in a redirect target.
+_FIRST_PRINTABLE = 0x20
+_DELETE = 0x7F
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 THEME_COOKIE = "litemaas_theme"
 THEMES = ("light", "dark")
@@ -97,11 +102,11 @@ def same_origin_path(value: str | None) -> str:
     """``value`` when it is a path on this site, else ``/`` (never an open redirect)."""
     if (
         not value
-        or len(value) > 2048
+        or len(value) > _PATH_MAX
         or not value.startswith("/")
         or value.startswith("//")
         or "\\" in value
-        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+        or any(ord(ch) < _FIRST_PRINTABLE or ord(ch) == _DELETE for ch in value)
     ):
         return "/"
     return value

@@ -14,6 +14,7 @@ error fragment swapped into the page's alert area.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -98,7 +99,7 @@ class PageRoute(APIRoute):
             except Forbidden as exc:
                 response = await error_page(request, 403, exc.code)
             except LiteMaaSError as exc:
-                if exc.status >= 500:
+                if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
                     log.warning("web.page.error", code=exc.code, status=exc.status, path=request.url.path)
                 response = await error_page(request, exc.status, exc.code)
             return apply_page_headers(response)

@@ -138,7 +138,7 @@ async def test_every_proxy_route_outside_the_allowlist_refuses_a_user_key(login:
 
         # The allowlist names real routes, and LiteLLM's prefix matching of allowed_routes lets
         # nothing else through: a route an upgrade adds below an allowed prefix fails here.
-        assert USER_KEY_ROUTES <= registered, sorted(USER_KEY_ROUTES - registered)
+        assert registered >= USER_KEY_ROUTES, sorted(USER_KEY_ROUTES - registered)
         below_prefixes = {op for op in registered if _under_allowed_prefix(op[1])}
         assert below_prefixes <= USER_KEY_ROUTES, sorted(below_prefixes - USER_KEY_ROUTES)
 

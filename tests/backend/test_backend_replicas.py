@@ -30,7 +30,8 @@ async def test_login_started_on_one_replica_finishes_on_another(make_app, idp_se
         hops = [str(r.url) for r in response.history]
         assert hops[0].startswith(replica_a + "/auth/oidc/start")
         assert any(h.startswith(backend_process.url + "/auth/oidc/callback") for h in hops), hops
-        assert str(response.url) == backend_process.url + "/"
+        # Login lands on "/", which leads a logged-in user to the catalog.
+        assert str(response.url) == backend_process.url + "/catalog"
         assert response.status_code == 200 and username in response.text
         # The session works on both replicas (shared signing secret, roles from the shared DB).
         for base in (backend_process.url, replica_a):

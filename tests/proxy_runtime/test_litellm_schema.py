@@ -373,8 +373,9 @@ def test_request_log_index_and_lock_constants_match_litellms() -> None:
 
     assert litellm_schema.LITELLM_MIGRATION_LOCK_KEY == migration_lock.MIGRATION_LOCK_KEY
     assert "72707369" in Path(migration_lock.__file__).read_text(), "LiteLLM's copy of Prisma's lock key moved"
-    assert litellm_schema.REQUEST_LOG_INDEXES == tuple(
-        (index.table, index.name, index.columns) for index in request_log_indexes.REQUEST_LOG_INDEXES
+    assert (
+        tuple((index.table, index.name, index.columns) for index in request_log_indexes.REQUEST_LOG_INDEXES)
+        == litellm_schema.REQUEST_LOG_INDEXES
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -129,10 +130,8 @@ def test_budget_duration_reset_restores_access(litellm_stack: LiteLLMStack) -> N
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not restored:
         time.sleep(1)
-        try:
+        with contextlib.suppress(openai.APIStatusError):
             restored = bool(chat(client).choices)
-        except openai.APIStatusError:
-            pass
     assert restored, "budget window did not reset"
 
 

@@ -37,7 +37,7 @@ async def _subscribed_user(login: Any) -> Any:
 
 def _names(body: dict[str, Any], field: str) -> None:
     assert body.get("field") == field, body
-    assert field.split(".")[-1] in body["detail"], body
+    assert field.rsplit(".", maxsplit=1)[-1] in body["detail"], body
 
 
 # --------------------------------------------------------------------------- NUL bytes
