@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from litemaas.web.i18n import N_
+
 KEY_PLACEHOLDER = "sk-your-litemaas-key"
 GUARDRAIL = "llama-guard"
 # The file the upload examples send (any PDF, DOCX, HTML, image... next to where it runs).
@@ -57,14 +59,14 @@ def _chat(model: str, base: str) -> list[Example]:
         Example(
             "chat-curl",
             "chat",
-            "Chat completion",
+            N_("Chat completion"),
             "curl",
             _curl("/v1/chat/completions", {"model": model, "messages": messages}, base=base),
         ),
         Example(
             "chat-python",
             "chat",
-            "Chat completion",
+            N_("Chat completion"),
             "python",
             _openai_client(base)
             + "\nresponse = client.chat.completions.create(\n"
@@ -75,7 +77,7 @@ def _chat(model: str, base: str) -> list[Example]:
         Example(
             "chat-stream-curl",
             "chat",
-            "Streaming chat completion",
+            N_("Streaming chat completion"),
             "curl",
             _curl(
                 "/v1/chat/completions", {"model": model, "messages": messages, "stream": True}, base=base, stream=True
@@ -84,7 +86,7 @@ def _chat(model: str, base: str) -> list[Example]:
         Example(
             "chat-stream-python",
             "chat",
-            "Streaming chat completion",
+            N_("Streaming chat completion"),
             "python",
             _openai_client(base)
             + "\nstream = client.chat.completions.create(\n"
@@ -102,11 +104,11 @@ def _chat(model: str, base: str) -> list[Example]:
 def _embeddings(model: str, base: str) -> list[Example]:
     body = {"model": model, "input": ["LiteMaaS serves models to workshop attendees."]}
     return [
-        Example("embeddings-curl", "embeddings", "Embeddings", "curl", _curl("/v1/embeddings", body, base=base)),
+        Example("embeddings-curl", "embeddings", N_("Embeddings"), "curl", _curl("/v1/embeddings", body, base=base)),
         Example(
             "embeddings-python",
             "embeddings",
-            "Embeddings",
+            N_("Embeddings"),
             "python",
             _openai_client(base)
             + "\nresponse = client.embeddings.create(\n"
@@ -125,11 +127,11 @@ def _httpx_header(base: str) -> str:
 def _tokenize(model: str, base: str) -> list[Example]:
     body = {"model": model, "prompt": "How many tokens is this sentence?"}
     return [
-        Example("tokenize-curl", "tokenize", "Count tokens", "curl", _curl("/v1/tokenize", body, base=base)),
+        Example("tokenize-curl", "tokenize", N_("Count tokens"), "curl", _curl("/v1/tokenize", body, base=base)),
         Example(
             "tokenize-python",
             "tokenize",
-            "Count tokens",
+            N_("Count tokens"),
             "python",
             _httpx_header(base)
             + "\nresponse = httpx.post(\n"
@@ -155,14 +157,14 @@ def _conversion(model: str, base: str, document_url: str) -> list[Example]:
         Example(
             "convert-source-curl",
             "document_conversion",
-            "Convert a document from a URL",
+            N_("Convert a document from a URL"),
             "curl",
             _curl("/docling/v1/convert/source", body, base=base),
         ),
         Example(
             "convert-source-python",
             "document_conversion",
-            "Convert a document from a URL",
+            N_("Convert a document from a URL"),
             "python",
             _httpx_header(base)
             + "\nresponse = httpx.post(\n"
@@ -177,11 +179,11 @@ def _conversion(model: str, base: str, document_url: str) -> list[Example]:
             + ")\nresponse.raise_for_status()\n"
             + 'print(response.json()["document"]["md_content"])\n',
         ),
-        Example("convert-file-curl", "document_conversion", "Convert an uploaded file", "curl", upload_curl),
+        Example("convert-file-curl", "document_conversion", N_("Convert an uploaded file"), "curl", upload_curl),
         Example(
             "convert-file-python",
             "document_conversion",
-            "Convert an uploaded file",
+            N_("Convert an uploaded file"),
             "python",
             _httpx_header(base)
             + f'\nwith open("{UPLOAD_FILE}", "rb") as document:\n'
@@ -204,14 +206,14 @@ def _safety(model: str, base: str) -> list[Example]:
         Example(
             "safety-curl",
             "safety",
-            "Classify a conversation",
+            N_("Classify a conversation"),
             "curl",
             _curl("/v1/chat/completions", {"model": model, "messages": messages}, base=base),
         ),
         Example(
             "safety-python",
             "safety",
-            "Classify a conversation",
+            N_("Classify a conversation"),
             "python",
             _openai_client(base)
             + "\nresponse = client.chat.completions.create(\n"
@@ -223,14 +225,14 @@ def _safety(model: str, base: str) -> list[Example]:
         Example(
             "guardrail-curl",
             "safety",
-            "Screen a request with the guardrail",
+            N_("Screen a request with the guardrail"),
             "curl",
             _curl("/v1/chat/completions", guarded, base=base),
         ),
         Example(
             "guardrail-python",
             "safety",
-            "Screen a request with the guardrail",
+            N_("Screen a request with the guardrail"),
             "python",
             _openai_client(base)
             + "\n# An unsafe request is refused with a 400 naming the hazard category.\n"

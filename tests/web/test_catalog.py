@@ -248,3 +248,45 @@ async def test_subscribe_post_needs_the_csrf_token(stack_api: Any) -> None:
     done = await user.post("/catalog/subscribe", data={"model": CHAT}, headers={"HX-Request": "true"})
     assert done.status_code == 200, done.text
     assert 'data-state="active"' in done.text
+
+
+async def test_catalog_and_model_pages_are_fully_translatable(
+    make_app: Any, settings: Any, litellm_stack: Any, litellm_admin: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """With a pseudo-locale catalog every visible string is translated (model data and code excepted)."""
+    import shutil
+
+    from litemaas.web import i18n
+    from tests.backend.backend_support import asgi_client, dev_login, unique
+    from tests.e2e.support import make_stack_app
+    from tests.web.test_layout import LOCALE_DIR, _pseudo_catalog, _untranslated
+
+    shutil.copytree(LOCALE_DIR, tmp_path, dirs_exist_ok=True)
+    _pseudo_catalog(tmp_path)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    pages = {}
+    async with make_stack_app(make_app, settings, litellm_stack, litellm_admin) as app:
+        async with asgi_client(app) as admin:
+            await dev_login(admin, unique("xx-admin"), "admin")
+            assert (await admin.post("/api/v1/admin/models/sync")).status_code == 200
+        async with asgi_client(app, headers={"Accept-Language": "xx"}) as c:
+            username = unique("xx")
+            await dev_login(c, username, "user")
+            models = (await c.get("/api/v1/models")).json()
+            assert (await c.post("/api/v1/subscriptions", json={"model": GUARD})).status_code == 201
+            pages["catalog"] = await c.get("/catalog")
+            pages["catalog-empty"] = await c.get("/catalog", params={"q": "no-such-model"})
+            for model in models:
+                pages[model["name"]] = await c.get(f"/catalog/{model['name']}")
+    data = {"LiteMaaS", username, "$", "USD", "curl", "Python", "python"}  # language names are names
+    for model in models:
+        data |= {str(model[f]) for f in ("name", "display_name", "description", "provider") if model[f]}
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        codes = {code for _, code in _examples(response.text)}
+        leftovers = [
+            t
+            for t in _untranslated(response.text, data)
+            if t.strip() not in data and not any(t.strip() in c for c in codes)
+        ]
+        assert not leftovers, f"{name}: text not from the catalog: {leftovers}"

@@ -46,6 +46,16 @@ LABEL_COLOURS = {
     "vision": "teal",
     "function_calling": "grey",
 }
+# The capability names as shown (translated in the templates).
+CAPABILITY_LABELS = {
+    "chat": N_("Chat"),
+    "embeddings": N_("Embeddings"),
+    "tokenize": N_("Tokenize"),
+    "document_conversion": N_("Document conversion"),
+    "safety": N_("Safety"),
+    "vision": N_("Vision"),
+    "function_calling": N_("Function calling"),
+}
 _REASON_LENGTH = 2000
 _SHOWN_STATES = {subscriptions.ACTIVE, subscriptions.PENDING, subscriptions.DENIED}
 
@@ -77,6 +87,7 @@ async def _listing(
         "provider_options": sorted({m.provider for m in everything if m.provider}),
         "filters": {"capability": capability or "", "provider": provider or "", "q": q or ""},
         "colours": LABEL_COLOURS,
+        "capability_labels": CAPABILITY_LABELS,
         "can_subscribe": Permission.SUBSCRIPTIONS_OWN in user.principal.permissions,
         "error": None,
         "reason": "",
@@ -180,8 +191,8 @@ async def model_page(
         guardrail=examples.GUARDRAIL,
         upload_file=examples.UPLOAD_FILE,
         colours=LABEL_COLOURS,
+        capability_labels=CAPABILITY_LABELS,
         can_subscribe=Permission.SUBSCRIPTIONS_OWN in user.principal.permissions,
-        labels={c.name: c.label for c in model.capabilities},
         error=None,
         reason="",
     )
