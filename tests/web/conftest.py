@@ -49,12 +49,12 @@ portal_test_pages = page_router()
 async def admin_only_page(
     user: Annotated[PageSession, page_user(Permission.ADMIN_READ)], render: Render
 ) -> HTMLResponse:
-    return render("catalog/catalog.html", user)
+    return render("base.html", user)
 
 
 @portal_test_pages.post("/_test/form")
 async def form_post(user: PageUser, render: Render, note: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
-    return render("catalog/catalog.html", user, status=200)
+    return render("base.html", user, status=200)
 
 
 @pytest.fixture(scope="session")
