@@ -201,7 +201,7 @@ async def test_catalog_filter_subscribe_and_request_access(
     await expect(chat.locator('[data-capability="tokenize"]')).to_have_class(
         "pf-v6-c-label pf-m-compact pf-m-orangered"
     )
-    await check_page(page, "catalog")
+    await check_page(page, "catalog-models")
 
     # Filter by capability (htmx swaps the cards), then subscribe to the embeddings model.
     await page.get_by_label("Capability").select_option("embeddings")
@@ -236,7 +236,7 @@ async def test_catalog_filter_subscribe_and_request_access(
 
     await page.goto(stack_portal_server.url + f"/catalog/{CHAT}")
     await expect(page.locator('[data-example-id="chat-python"]')).to_be_visible()
-    await check_page(page, "model")
+    await check_page(page, "model-page")
 
 
 async def test_subscribe_post_needs_the_csrf_token(stack_api: Any) -> None:
