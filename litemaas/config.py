@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     proxy_port: int = 4000
     proxy_workers: int = 1
     proxy_url: str = "http://127.0.0.1:4000"
+    # The proxy address attendees call (shown in the portal's examples); the local proxy when unset.
+    public_proxy_url: str | None = None
+    # The document the portal's URL conversion example converts.
+    example_document_url: str = "https://arxiv.org/pdf/2408.09869"
     litellm_config_dir: Path = REPO_ROOT / "litellm_config"
     hooks_dir: Path = REPO_ROOT / "hooks"
     # auto: native Prisma engines when installed, else the offline WebAssembly engine.

@@ -17,12 +17,15 @@ async def list_models(
     include_hidden: bool,
     capability: str | None = None,
     search: str | None = None,
+    provider: str | None = None,
 ) -> Sequence[CatalogModel]:
     statement = select(CatalogModel).order_by(CatalogModel.name)
     if not include_hidden:
         statement = statement.where(CatalogModel.deleted_at.is_(None), CatalogModel.available.is_(True))
     if capability:
         statement = statement.where(CatalogModel.capabilities.contains([capability]))
+    if provider:
+        statement = statement.where(CatalogModel.provider == provider)
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(

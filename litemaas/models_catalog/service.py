@@ -32,8 +32,11 @@ async def list_models(
     include_hidden: bool = False,
     capability: str | None = None,
     search: str | None = None,
+    provider: str | None = None,
 ) -> Sequence[CatalogModel]:
-    return await repository.list_models(session, include_hidden=include_hidden, capability=capability, search=search)
+    return await repository.list_models(
+        session, include_hidden=include_hidden, capability=capability, search=search, provider=provider
+    )
 
 
 async def get_model(

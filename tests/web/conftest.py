@@ -49,12 +49,12 @@ portal_test_pages = page_router()
 async def admin_only_page(
     user: Annotated[PageSession, page_user(Permission.ADMIN_READ)], render: Render
 ) -> HTMLResponse:
-    return render("catalog/catalog.html", user)
+    return render("base.html", user)
 
 
 @portal_test_pages.post("/_test/form")
 async def form_post(user: PageUser, render: Render, note: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
-    return render("catalog/catalog.html", user, status=200)
+    return render("base.html", user, status=200)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +138,9 @@ def stack_portal_server(portal_settings: Settings, litellm_stack: Any) -> Iterat
 
     port = free_port()
     settings = stack_settings(portal_settings, litellm_stack).model_copy(
-        update={"public_url": f"http://127.0.0.1:{port}"}
+        # The URL conversion example must pass the proxy's public-URL policy without DNS: a public
+        # address literal (the simulator never fetches it).
+        update={"public_url": f"http://127.0.0.1:{port}", "example_document_url": "https://93.184.215.14/report.pdf"}
     )
     app = create_app(settings, configure_logs=False)
     with serve_app(app, port) as url:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from fastapi import FastAPI
@@ -79,7 +80,11 @@ async def new_context(browser: Browser, *, theme: str | None = None, **kwargs: A
 
 async def set_theme(context: BrowserContext, base_url: str, theme: str) -> None:
     """Remember ``theme`` as the toggle does (the cookie the server reads)."""
-    await context.add_cookies([{"name": THEME_COOKIE, "value": theme, "url": base_url}])
+    # For the whole site (path /), whatever page ``base_url`` is: a cookie set from a nested page
+    # (/catalog/x) would otherwise only cover /catalog and lose to an older site-wide one.
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}/" if parts.netloc else base_url
+    await context.add_cookies([{"name": THEME_COOKIE, "value": theme, "url": origin}])
 
 
 async def login_as(
