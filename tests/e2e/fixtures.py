@@ -17,4 +17,4 @@ from tests.backend.conftest import (  # noqa: F401
     settings,
     user_client,
 )
-from tests.e2e.support import *
+from tests.e2e.support import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)

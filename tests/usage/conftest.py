@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient
 from tests.backend.backend_support import REDIS_URL, asgi_client, dev_login, free_port
-from tests.e2e.fixtures import *
+from tests.e2e.fixtures import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)
 from tests.e2e.support import make_stack_app
 
 

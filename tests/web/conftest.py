@@ -38,7 +38,7 @@ from litemaas.web.rendering import PageSession
 from litemaas.web.routing import page_router
 from tests.backend.backend_support import REDIS_URL, free_port
 from tests.backend.conftest import idp, idp_settings  # noqa: F401
-from tests.e2e.fixtures import *
+from tests.e2e.fixtures import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)
 from tests.e2e.support import stack_settings
 from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, serve_app
 
