@@ -137,15 +137,16 @@ def start_dbless_proxy(master_key: str, simulator_url: str) -> tuple[subprocess.
     )
     litellm_bin = Path(sys.executable).parent / "litellm"
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"dbless-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(litellm_bin), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=str(state),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log file; ours closes once it has started.
+    with open(LOG_DIR / f"dbless-{port}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [str(litellm_bin), "--config", str(config_path), "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=str(state),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/health/readiness", proc, timeout=240)
     return proc, url

@@ -125,14 +125,15 @@ def stack(
         }
     )
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"bench-backend-{port}.log", "ab")  # noqa: SIM115
-    backend = subprocess.Popen(
-        [sys.executable, "-m", "litemaas.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log file; ours closes once it has started.
+    with open(LOG_DIR / f"bench-backend-{port}.log", "ab") as log:
+        backend = subprocess.Popen(
+            [sys.executable, "-m", "litemaas.cli", "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

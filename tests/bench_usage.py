@@ -201,14 +201,15 @@ def backend(bench: Bench) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         }
     )
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"bench-usage-backend-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "litemaas.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log file; ours closes once it has started.
+    with open(LOG_DIR / f"bench-usage-backend-{port}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "litemaas.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -228,7 +229,6 @@ def backend(bench: Bench) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 async def _client(url: str, username: str, role: str) -> httpx.AsyncClient:

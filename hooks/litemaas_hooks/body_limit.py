@@ -119,7 +119,7 @@ async def _too_large(send: Send, limit: int) -> None:
 def install(app: FastAPI | None = None, settings: HookSettings | None = None) -> bool:
     """Put :class:`BodyLimit` in front of the proxy app once per process; False if already there."""
     if app is None:
-        from litellm.proxy.proxy_server import app as proxy_app
+        from litellm.proxy.proxy_server import app as proxy_app  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
         app = proxy_app
     if getattr(app.state, "litemaas_body_limit", False):

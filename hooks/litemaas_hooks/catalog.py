@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from litellm import get_llm_provider
+
 CHAT: Final = "chat"
 EMBEDDINGS: Final = "embeddings"
 DOCUMENT_CONVERSION: Final = "document_conversion"
@@ -64,7 +66,7 @@ def _capabilities_from_info(model_info: Mapping[str, Any]) -> frozenset[str]:
 
 
 def _router() -> Any:
-    from litellm.proxy import proxy_server
+    from litellm.proxy import proxy_server  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
     return proxy_server.llm_router
 
@@ -123,8 +125,6 @@ def rejection(model: str, endpoint: str, found: frozenset[str]) -> str:
 
 async def pick_deployment(model: str, request_kwargs: dict[str, Any]) -> Deployment:
     """Let LiteLLM's router choose the deployment (routing strategy, cooldowns, limits)."""
-    from litellm import get_llm_provider
-
     router = _router()
     if router is None:
         raise CatalogError("The proxy has no models configured.", 503)

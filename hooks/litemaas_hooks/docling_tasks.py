@@ -53,7 +53,7 @@ class TaskStore:
             return
         try:
             await redis.set(_key(task_id), json.dumps(asdict(record)), ex=self._ttl)
-        except Exception as exc:  # noqa: BLE001 - any Redis failure means: not recorded
+        except Exception as exc:  # noqa: BLE001  any Redis failure means: not recorded (the route answers 503)
             raise TaskStoreUnavailable(type(exc).__name__) from None
 
     async def lookup(self, task_id: str) -> TaskRecord | None:
@@ -63,7 +63,7 @@ class TaskStore:
             return entry[1] if entry is not None and entry[0] > time.monotonic() else None
         try:
             raw = await redis.get(_key(task_id))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001  any Redis failure means: no answer (the route answers 503, never a guess)
             raise TaskStoreUnavailable(type(exc).__name__) from None
         if raw is None:
             return None
@@ -84,7 +84,7 @@ class TaskStore:
             return True
         try:
             return bool(await redis.set(_key(task_id) + ":charged", "1", nx=True, ex=self._ttl))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001  any Redis failure means: no answer (the route answers 503, never a guess)
             raise TaskStoreUnavailable(type(exc).__name__) from None
 
     @staticmethod
@@ -107,7 +107,7 @@ def _key(task_id: str) -> str:
 
 def _redis() -> Any:
     """The proxy's coordination Redis client (redis.asyncio), or None when none is configured."""
-    from litellm.proxy import proxy_server
+    from litellm.proxy import proxy_server  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
     cache = getattr(proxy_server, "redis_usage_cache", None)
     return cache.init_async_client() if cache is not None else None

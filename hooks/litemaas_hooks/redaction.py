@@ -88,7 +88,7 @@ class RedactErrorBodies:
 def install(app: Any = None) -> bool:
     """Wrap the proxy app once per process (LiteLLM loads hooks after its middleware stack is built)."""
     if app is None:
-        from litellm.proxy.proxy_server import app as proxy_app
+        from litellm.proxy.proxy_server import app as proxy_app  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
         app = proxy_app
     if getattr(app.state, "litemaas_redaction", False):

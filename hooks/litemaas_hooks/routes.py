@@ -26,7 +26,9 @@ from typing import Annotated, Any, Final
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from litellm.proxy._types import LiteLLMRoutes, ProxyException, UserAPIKeyAuth
-from litellm.proxy.auth.user_api_key_auth import user_api_key_auth
+from litellm.proxy.auth.auth_utils import get_request_route
+from litellm.proxy.auth.user_api_key_auth import enforce_key_and_fallback_model_access, user_api_key_auth
+from litellm.proxy.common_request_processing import ProxyBaseLLMRequestProcessing
 from litellm.proxy.common_utils.http_parsing_utils import read_request_body
 from starlette.datastructures import UploadFile
 
@@ -153,8 +155,7 @@ async def _relay(  # noqa: PLR0912, PLR0917  one relay for every pass-through sh
     body: Mapping[str, Any] | None = None,
     steps: _Steps | None = None,
 ) -> Response:
-    from litellm.proxy import proxy_server
-    from litellm.proxy.common_request_processing import ProxyBaseLLMRequestProcessing
+    from litellm.proxy import proxy_server  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
     started = datetime.now()
     if body is None:
@@ -217,7 +218,14 @@ async def _relay(  # noqa: PLR0912, PLR0917  one relay for every pass-through sh
             content, consumed = upstream.content, measure(deployment, body, _json_or_none(upstream))
         else:
             content, consumed = await steps.respond(deployment, upstream)
-        usage.record_success(logging_obj, deployment, consumed, started, datetime.now(), data.get("litellm_call_id"))
+        usage.record_success(
+            logging_obj,
+            deployment,
+            consumed,
+            started=started,
+            ended=datetime.now(),
+            call_id=data.get("litellm_call_id"),
+        )
         headers = {
             "x-litellm-model-id": deployment.model_id or "",
             "x-litellm-response-cost": f"{consumed.cost:.10g}",
@@ -237,9 +245,7 @@ async def _relay(  # noqa: PLR0912, PLR0917  one relay for every pass-through sh
 
 
 async def _enforce_model_access(user_api_key_dict: UserAPIKeyAuth, model: str, request: Request) -> None:
-    from litellm.proxy import proxy_server
-    from litellm.proxy.auth.auth_utils import get_request_route
-    from litellm.proxy.auth.user_api_key_auth import enforce_key_and_fallback_model_access
+    from litellm.proxy import proxy_server  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
     await enforce_key_and_fallback_model_access(
         valid_token=user_api_key_dict,
@@ -473,7 +479,7 @@ async def docling_route(subpath: str, request: Request, user_api_key_dict: Authe
 def install(app: FastAPI | None = None) -> bool:
     """Mount the routes on the proxy app once per process; returns False if already mounted."""
     if app is None:
-        from litellm.proxy.proxy_server import app as proxy_app
+        from litellm.proxy.proxy_server import app as proxy_app  # noqa: PLC0415  proxy_server builds LiteLLM's whole app on import: reached only inside the running proxy
 
         app = proxy_app
     if getattr(app.state, "litemaas_routes", False):

@@ -120,6 +120,7 @@ class LlamaGuardGuardrail(CustomGuardrail):
 
     def __init__(
         self,
+        *,
         safety_model: str = "llama-guard-3-1b",
         fail_open: bool | str = False,
         screen_responses: bool | str = False,

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import litellm
+from litellm.litellm_core_utils.get_litellm_params import get_litellm_params
+
 from litemaas_hooks.catalog import Deployment
 
 log: Final = logging.getLogger("litemaas_hooks.usage")
@@ -50,8 +53,6 @@ def attach_deployment(
     logging_obj: Any, data: dict[str, Any], deployment: Deployment, endpoint: str, request_body: Mapping[str, Any]
 ) -> None:
     """Give the logging object what the router gives it for a chat call (model, key, user, deployment)."""
-    from litellm.litellm_core_utils.get_litellm_params import get_litellm_params
-
     metadata = data.setdefault("metadata", {})
     metadata.update(
         {
@@ -83,8 +84,6 @@ def attach_deployment(
 
 
 def _result(deployment: Deployment, usage: Usage, call_id: str | None) -> Any:
-    import litellm
-
     result = litellm.ModelResponse(
         id=call_id or "",
         model=deployment.public_name,
@@ -105,7 +104,7 @@ def _result(deployment: Deployment, usage: Usage, call_id: str | None) -> Any:
 
 
 def record_success(
-    logging_obj: Any, deployment: Deployment, usage: Usage, started: datetime, ended: datetime, call_id: str | None
+    logging_obj: Any, deployment: Deployment, usage: Usage, *, started: datetime, ended: datetime, call_id: str | None
 ) -> None:
     """Hand the call to LiteLLM's success handlers in the background; never raises."""
 

@@ -48,6 +48,8 @@ import psycopg
 import structlog
 from psycopg import sql
 
+from litemaas.config import get_settings
+
 log = structlog.get_logger("litemaas.proxy_runtime.litellm_schema")
 
 # prisma-engines, sql-schema-connector postgres flavour: `SELECT pg_advisory_lock(72707369)`.
@@ -254,8 +256,6 @@ def migrate(
 
 def migrate_from_settings() -> list[str]:
     """``litemaas proxy migrate``: migrate the database in ``LITEMAAS_LITELLM_DATABASE_URL``."""
-    from litemaas.config import get_settings
-
     database_url = get_settings().litellm_database_url
     if not database_url:
         raise MigrationsNotConfigured(

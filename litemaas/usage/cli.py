@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,8 +23,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print the report as one JSON
 
 def _logs_to_stderr(level: str, json_output: bool) -> None:
     """Structured logs on stderr: stdout carries only the report or the export."""
-    import logging
-
     from litemaas.logging import build_formatter, configure_logging
 
     configure_logging(level, json_output)
@@ -62,8 +62,6 @@ async def _runtime() -> AsyncIterator[UsageRuntime]:
 
 
 def _run_refresh(start: str | None, end: str | None, days: int, *, force: bool, as_json: bool) -> None:
-    from datetime import timedelta
-
     from litemaas.errors import LiteMaaSError
     from litemaas.kit.time import utcnow
     from litemaas.usage import service

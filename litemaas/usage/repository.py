@@ -320,7 +320,7 @@ async def grouped(session: AsyncSession, scope: UsageScope) -> Grouped:
                   FROM usage_daily WHERE {where}) u
             GROUP BY GROUPING SETS ((day), (user_id, ext_owner), (model), (provider), (endpoint),
                                     (key_id, ext_key, ext_owner))
-            """
+            """  # noqa: S608  only _where()'s fixed clauses and our constants are interpolated; every value is a bound parameter
         ),
         params,
     )
@@ -346,7 +346,7 @@ async def grouped(session: AsyncSession, scope: UsageScope) -> Grouped:
 
 async def totals(session: AsyncSession, scope: UsageScope) -> Sums:
     where, params = _where(scope)
-    row = (await session.execute(text(f"SELECT {_SUMS} FROM usage_daily WHERE {where}"), params)).one()
+    row = (await session.execute(text(f"SELECT {_SUMS} FROM usage_daily WHERE {where}"), params)).one()  # noqa: S608  _SUMS and _where()'s clauses are fixed; values are bound
     return _sums(row)
 
 
@@ -417,7 +417,7 @@ async def key_owners(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uu
 async def known_external_keys(session: AsyncSession, prefixes: Sequence[str]) -> set[str]:
     result = await session.execute(
         text(
-            f"SELECT DISTINCT left(token_hash, {EXTERNAL_HASH_CHARS}) FROM usage_daily "
+            f"SELECT DISTINCT left(token_hash, {EXTERNAL_HASH_CHARS}) FROM usage_daily "  # noqa: S608  only our integer constant is interpolated; the prefixes are a bound parameter
             f"WHERE key_id IS NULL AND left(token_hash, {EXTERNAL_HASH_CHARS}) = ANY(:prefixes)"
         ),
         {"prefixes": list(prefixes)},
@@ -486,7 +486,7 @@ async def stream_daily_rows(session: AsyncSession, scope: UsageScope, batch: int
             LEFT JOIN api_keys k ON k.id = d.key_id
             WHERE {where}
             ORDER BY d.day, d.token_hash, d.model, d.provider, d.endpoint, d.litellm_user_id
-            """
+            """  # noqa: S608  only _where()'s fixed clauses and our constants are interpolated; every value is a bound parameter
         ).execution_options(yield_per=batch),
         params,
     )
