@@ -295,7 +295,20 @@ def usage_section(args: argparse.Namespace) -> None:
     bench_usage.main([])
 
 
-SECTIONS.update(hooks=hooks_section, backend=backend_section, playground=playground_section, usage=usage_section)
+def portal_section(args: argparse.Namespace) -> None:
+    from tests import bench_portal
+
+    print("\n== Portal pages (issue 8) ==", flush=True)
+    bench_portal.run()
+
+
+SECTIONS.update(
+    hooks=hooks_section,
+    backend=backend_section,
+    playground=playground_section,
+    usage=usage_section,
+    portal=portal_section,
+)
 
 
 def main() -> None:

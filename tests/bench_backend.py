@@ -78,6 +78,7 @@ class Stack:
     master_key: str
     litemaas_db: str
     backend: subprocess.Popen[bytes]
+    simulator_url: str = ""
 
 
 def _async_url(name: str) -> str:
@@ -146,7 +147,7 @@ def stack(
             if backend.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("backend did not start; see " + str(LOG_DIR))
             time.sleep(0.2)
-        yield Stack(url, proxy.url, master_key, litemaas_db, backend)
+        yield Stack(url, proxy.url, master_key, litemaas_db, backend, sim.url)
     finally:
         backend.terminate()
         try:
