@@ -15,7 +15,9 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from litemaas.auth.permissions import Permission, Role
 from litemaas.auth.principal import Principal
@@ -31,6 +33,9 @@ _DELETE = 0x7F
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 THEME_COOKIE = "litemaas_theme"
 THEMES = ("light", "dark")
+# Distinct messages kept rendered per locale (the catalogs hold a few hundred; data passed to
+# _() by mistake cannot grow the cache past this).
+_GETTEXT_CACHE_MAX = 4096
 # A name, not a sentence: shown when the admin console has not set one.
 PRODUCT_NAME = "LiteMaaS"
 
@@ -152,12 +157,38 @@ class Portal:
             auto_reload=False,
         )
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["gettext"] = env.globals["_"] = _cached_gettext(translations)
         env.globals["asset"] = self.manifest.url
         env.globals["themes"] = THEMES
         return env
 
     def environment(self, locale: str) -> Environment:
         return self._environments.get(locale) or self._environments[DEFAULT_LOCALE]
+
+
+def _cached_gettext(translations: Any) -> Any:
+    """Jinja's new-style ``gettext`` with the variable-free messages rendered once per locale.
+
+    Same result as ``jinja2.ext``'s: the translation is trusted markup and ``%`` formats it
+    (escaping the variables); a page with fifty cards asks for the same few labels hundreds of
+    times, and the ``Markup % {}`` step was a fifth of the catalog page's server time.
+    """
+    rendered: dict[str, Markup] = {}
+
+    @pass_context
+    def gettext(context: Context, message: str, /, **variables: Any) -> str:
+        if not context.eval_ctx.autoescape:
+            return str(translations.gettext(message)) % variables
+        if variables:
+            return Markup(translations.gettext(message)) % variables  # noqa: S704  our catalogs' text, as jinja2.ext trusts it
+        hit = rendered.get(message)
+        if hit is None:
+            hit = Markup(translations.gettext(message)) % {}  # noqa: S704  our catalogs' text, as jinja2.ext trusts it
+            if len(rendered) < _GETTEXT_CACHE_MAX:
+                rendered[message] = hit
+        return hit
+
+    return gettext
 
 
 class PageRenderer:
