@@ -73,8 +73,8 @@ async def test_attendee_story_from_login_to_revoked_key(
     # The restricted model is not on the key while its request is pending.
     with pytest.raises(openai.APIStatusError) as pending:
         await chat(sdk(litellm_stack, secret), GUARD, "not yet")
-    assert pending.value.status_code == 401
-    assert "not allowed to access model" in str(pending.value)
+    assert pending.value.status_code == 403
+    assert "key_model_access_denied" in str(pending.value)
 
     # Playground: the answer streams in (text visible while Stop is still enabled).
     await _navigate(page, "Playground")
