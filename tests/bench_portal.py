@@ -132,17 +132,19 @@ async def _first_load(base_url: str, username: str) -> tuple[int, int, int, dict
             transferred = 0
             decoded = 0
             by_type: dict[str, int] = {}
+            failed = 0
             for request in finished:
                 sizes = await request.sizes()
                 on_wire = sizes["responseBodySize"] + sizes["responseHeadersSize"]
                 transferred += on_wire
-                response = await request.response()
-                body = await response.body() if response is not None else b""
-                decoded += len(body)
                 by_type[request.resource_type] = by_type.get(request.resource_type, 0) + on_wire
-            failed = [r for r in finished if (await r.response()) is None or (await r.response()).status >= 400]
+                response = await request.response()
+                if response is None or not response.ok:
+                    failed += 1
+                    continue
+                decoded += len(await response.body())
             if failed:
-                raise RuntimeError(f"catalog first load: {len(failed)} failed requests")
+                raise RuntimeError(f"catalog first load: {failed} failed requests")
             return len(finished), transferred, decoded, by_type
         finally:
             await browser.close()
