@@ -8,7 +8,7 @@ ENGINE_DIR := litemaas/proxy_runtime/engine
 WEB_NPM := litemaas/web/npm
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: install run test bench lint fmt clean messages
+.PHONY: install run test bench lint fmt clean messages image
 
 $(UV):
 	python3 -m venv .uv
@@ -46,6 +46,18 @@ messages: install
 	mkdir -p .run
 	$(VENV)/bin/pybabel extract -F litemaas/web/babel.cfg -k N_ --no-location --sort-output --omit-header -o .run/messages.pot .
 	$(VENV)/bin/pybabel update -i .run/messages.pot -d litemaas/web/locale --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
+
+# One image for every LiteMaaS process (Containerfile). IMAGE=registry/name:tag names it; deploy
+# it by digest (openshift/README.md). Needs podman or buildah.
+IMAGE ?= localhost/litemaas:dev
+image:
+	@if command -v podman >/dev/null 2>&1; then \
+		podman build -f Containerfile -t $(IMAGE) . ; \
+	elif command -v buildah >/dev/null 2>&1; then \
+		buildah bud -f Containerfile -t $(IMAGE) . ; \
+	else \
+		echo "make image: needs podman or buildah (neither is installed on this machine)" >&2; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) .uv $(ENGINE_DIR)/node_modules $(WEB_NPM)/node_modules .run

@@ -8,6 +8,7 @@ from litemaas.admin_tokens.router import router as token_router
 from litemaas.api_keys.router import router as api_keys_router
 from litemaas.audit.router import router as audit_router
 from litemaas.auth.router import router as auth_router
+from litemaas.backups.router import router as backups_router
 from litemaas.health.router import router as health_router
 from litemaas.jobs.router import router as jobs_router
 from litemaas.models_catalog.router import router as models_router
@@ -32,3 +33,4 @@ api_router.include_router(settings_router)
 api_router.include_router(jobs_router)
 api_router.include_router(usage_router)
 api_router.include_router(usage_admin_router)
+api_router.include_router(backups_router)

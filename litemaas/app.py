@@ -20,6 +20,7 @@ from litemaas.db import ENGINE, SESSIONMAKER, create_engine, create_sessionmaker
 from litemaas.dependencies import HTTP_CLIENT, METRICS, SETTINGS
 from litemaas.errors import install_error_handlers
 from litemaas.health.router import metrics_router
+from litemaas.jobs.service import render_metrics as job_metrics
 from litemaas.kit.crypto import random_token
 from litemaas.kit.forwarded import TrustedProxies, TrustedProxyMiddleware
 from litemaas.kit.metrics import HttpMetrics, MetricsMiddleware
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     metrics = HttpMetrics()
     SETTINGS.set(app, settings)
     METRICS.set(app, metrics)
+    metrics.collectors.append(lambda: job_metrics(SESSIONMAKER.get(app)))
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     # Before anything reads the client's address (audit, logs): forwarded headers from trusted proxies only.

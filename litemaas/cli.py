@@ -73,7 +73,13 @@ app.add_typer(db_app, name="db")
 
 def _register_domain_commands() -> None:
     from litemaas.admin_tokens.cli import app as tokens_app
-    from litemaas.jobs.commands import reconcile_command, sync_models_command
+    from litemaas.api_keys.cli import app as keys_app
+    from litemaas.audit.cli import app as audit_app
+    from litemaas.backups.cli import app as backup_app
+    from litemaas.jobs.commands import jobs_app, reconcile_command, sync_models_command
+    from litemaas.models_catalog.cli import app as models_app
+    from litemaas.settings_admin.cli import app as settings_app
+    from litemaas.subscriptions.cli import app as approvals_app
     from litemaas.usage.cli import app as usage_app
     from litemaas.users.cli import app as users_app
 
@@ -81,9 +87,14 @@ def _register_domain_commands() -> None:
     app.add_typer(usage_app, name="usage")
     app.add_typer(tokens_app, name="tokens")
     app.command("reconcile")(reconcile_command)
-    models_app = typer.Typer(help="The model catalog.", no_args_is_help=True)
+    app.add_typer(jobs_app, name="jobs")
+    app.add_typer(approvals_app, name="approvals")
+    app.add_typer(backup_app, name="backup")
     models_app.command("sync")(sync_models_command)
     app.add_typer(models_app, name="models")
+    app.add_typer(settings_app, name="settings")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(keys_app, name="keys")
 
 
 _register_domain_commands()

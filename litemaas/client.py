@@ -26,6 +26,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from litemaas.auth.permissions import Role
+from litemaas.jobs.schemas import CleanupReportOut as CleanupReport
+from litemaas.jobs.schemas import ExemptionOut as CleanupExemption
+from litemaas.jobs.schemas import JobRunOut as JobRun
 from litemaas.usage.schemas import AnalyticsOut as UsageAnalytics
 
 M = TypeVar("M", bound=BaseModel)
@@ -113,6 +116,88 @@ class CreatedAdminToken(AdminToken):
     token: str
 
 
+class Subscription(_Model):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    username: str
+    model: dict[str, Any]
+    status: str
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model["name"])
+
+
+class DecisionResult(_Model):
+    id: uuid.UUID
+    ok: bool
+    status: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+
+class BulkDecision(_Model):
+    action: str
+    succeeded: int
+    failed: int
+    keys_updated: int = 0
+    results: list[DecisionResult]
+
+
+class ApprovalCounters(_Model):
+    pending: int
+    approved_today: int
+    denied_today: int
+
+
+class UserLimits(_Model):
+    user_id: uuid.UUID
+    max_budget: float | None = None
+    budget_duration: str | None = None
+    tpm_limit: int | None = None
+    rpm_limit: int | None = None
+    max_active_keys: int | None = None
+    spend: float | None = None
+
+
+class UserDefaults(_Model):
+    max_budget: float | None = None
+    budget_duration: str | None = None
+    tpm_limit: int | None = None
+    rpm_limit: int | None = None
+    max_active_keys: int | None = None
+
+
+class ApplyDefaultsResult(_Model):
+    defaults: UserDefaults
+    applied: int
+    unchanged: int
+    failed: int
+    completed: bool
+    results: list[dict[str, Any]]
+
+
+class Key(_Model):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    alias: str
+    display: str
+    models: list[str]
+    status: str
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_budget: float | None = None
+    expires_at: datetime | None = None
+
+
+class CreatedKey(Key):
+    # The secret, returned once: write it where it is needed, never to a log.
+    key: str
+
+
 class Page(_Model):
     total: int
     limit: int
@@ -187,8 +272,10 @@ class LiteMaaSClient:
         active: bool | None = None,
         limit: int = 50,
         offset: int = 0,
+        provider: str | None = None,
     ) -> tuple[list[User], int]:
         params = {"search": search, "role": role, "active": active, "limit": limit, "offset": offset}
+        params["provider"] = provider
         return self._page("/admin/users", User, params)
 
     def iter_users(self, *, search: str | None = None, role: Role | str | None = None) -> Iterator[User]:
@@ -324,3 +411,279 @@ class LiteMaaSClient:
                 sink.write(chunk)
                 written += len(chunk)
         return written
+
+    # --- approvals (subscription requests) --------------------------------------------
+    def list_subscriptions(
+        self,
+        *,
+        statuses: list[str] | None = None,
+        models: list[str] | None = None,
+        users: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Subscription], int]:
+        """One page of the approval queue (every filter is "any of"); returns (items, total)."""
+        params: list[tuple[str, str]] = [("limit", str(limit)), ("offset", str(offset))]
+        for name, values in (("status", statuses), ("model", models), ("user", users)):
+            params.extend((name, v) for v in values or [])
+        params.extend((name, v.isoformat()) for name, v in (("since", since), ("until", until)) if v is not None)
+        page = Page.model_validate(self.request("GET", "/admin/subscriptions", params=tuple(params)))
+        return [Subscription.model_validate(item) for item in page.items], page.total
+
+    def iter_subscriptions(self, **filters: Any) -> Iterator[Subscription]:
+        """Every subscription matching ``filters`` (as ``list_subscriptions``), page by page."""
+        offset = 0
+        while True:
+            items, total = self.list_subscriptions(**filters, limit=200, offset=offset)
+            yield from items
+            offset += len(items)
+            if not items or offset >= total:
+                return
+
+    def approval_counters(self) -> ApprovalCounters:
+        return ApprovalCounters.model_validate(self.request("GET", "/admin/subscriptions/counters"))
+
+    def subscription_history(self, subscription_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"/admin/subscriptions/{subscription_id}/history"))
+
+    def decide(
+        self, action: str, ids: list[uuid.UUID] | list[str] | list[uuid.UUID | str], *, reason: str | None = None
+    ) -> BulkDecision:
+        """Approve or deny many requests (1,000 per call at most); each item's outcome is in ``results``."""
+        body = {"action": action, "ids": [str(i) for i in ids], "reason": reason}
+        return BulkDecision.model_validate(self.request("POST", "/admin/subscriptions/bulk", json=body))
+
+    def approve(
+        self, ids: list[uuid.UUID] | list[str] | list[uuid.UUID | str], *, reason: str | None = None
+    ) -> BulkDecision:
+        return self.decide("approve", ids, reason=reason)
+
+    def deny(self, ids: list[uuid.UUID] | list[str] | list[uuid.UUID | str], *, reason: str) -> BulkDecision:
+        return self.decide("deny", ids, reason=reason)
+
+    def revert_decision(self, subscription_id: uuid.UUID | str, *, reason: str | None = None) -> Subscription:
+        return Subscription.model_validate(
+            self.request("POST", f"/admin/subscriptions/{subscription_id}/revert", json={"reason": reason})
+        )
+
+    # --- backups ----------------------------------------------------------------------
+    def list_backups(self) -> dict[str, Any]:
+        """Every complete backup, newest first, with its latest verification (``items``, ``total``)."""
+        data: dict[str, Any] = self.request("GET", "/admin/backups")
+        return data
+
+    def get_backup(self, backup_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.request("GET", f"/admin/backups/{backup_id}")
+        return data
+
+    def create_backup(self, *, verify: bool = True, timeout: float = 900.0) -> dict[str, Any]:
+        """Back up both databases now; answers when the backup is stored (and checked): allow minutes."""
+        data: dict[str, Any] = self.request("POST", "/admin/backups", json={"verify": verify}, timeout=timeout)
+        return data
+
+    def verify_backup(self, backup_id: str, *, restore: bool = False, timeout: float = 900.0) -> dict[str, Any]:
+        """Checksums and readability; ``restore=True`` runs a test restore comparing row counts."""
+        data: dict[str, Any] = self.request(
+            "POST", f"/admin/backups/{backup_id}/verify", json={"restore": restore}, timeout=timeout
+        )
+        return data
+
+    def prune_backups(self, *, dry_run: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = self.request("POST", "/admin/backups/prune", json={"dry_run": dry_run})
+        return data
+
+    # --- jobs ---------------------------------------------------------------------------
+    def run_reconcile(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Reconcile LiteMaaS with LiteLLM (``dry_run``: report the drift only); recorded as a job run."""
+        result: dict[str, Any] = self.request("POST", "/admin/jobs/reconcile", params={"dry_run": dry_run})
+        return result
+
+    def cleanup_keys(self, *, dry_run: bool = False, max_age_days: int | None = None) -> CleanupReport:
+        """Run the key cleanup (``dry_run``: list what would go); recorded as a job run."""
+        params: dict[str, Any] = {"dry_run": dry_run}
+        if max_age_days is not None:
+            params["max_age_days"] = max_age_days
+        return CleanupReport.model_validate(self.request("POST", "/admin/jobs/cleanup-keys", params=params))
+
+    def job_runs(self, *, job: str | None = None, limit: int = 20, offset: int = 0) -> tuple[list[JobRun], int]:
+        """Recorded job runs, newest first, and the total count."""
+        return self._page("/admin/jobs/runs", JobRun, {"job": job, "limit": limit, "offset": offset})
+
+    def cleanup_exemptions(self) -> list[CleanupExemption]:
+        return [CleanupExemption.model_validate(e) for e in self.request("GET", "/admin/jobs/cleanup-keys/exemptions")]
+
+    def set_cleanup_exempt(
+        self,
+        *,
+        exempt: bool,
+        user_id: uuid.UUID | str | None = None,
+        key_id: uuid.UUID | str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Keep a user's keys (or one key) out of the key cleanup, or stop doing so."""
+        if (user_id is None) == (key_id is None):
+            raise ValueError("give exactly one of user_id and key_id")
+        path = (
+            f"/admin/jobs/cleanup-keys/exemptions/users/{user_id}"
+            if user_id
+            else (f"/admin/jobs/cleanup-keys/exemptions/keys/{key_id}")
+        )
+        if exempt:
+            self.request("PUT", path, json={"reason": reason})
+        else:
+            self.request("DELETE", path)
+
+    # --- models (admin console) -------------------------------------------------------
+    def list_models(self, *, capability: str | None = None, search: str | None = None) -> list[dict[str, Any]]:
+        """Every catalog model, deleted ones included, with subscriber counts."""
+        params = {k: v for k, v in {"capability": capability, "search": search}.items() if v is not None}
+        rows: list[dict[str, Any]] = self.request("GET", "/admin/models", params=params)
+        return rows
+
+    def create_model(self, name: str, litellm_params: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """Create a model in LiteLLM and the catalog (``capabilities``, prices, ``restricted``, ...)."""
+        created: dict[str, Any] = self.request(
+            "POST", "/admin/models", json={"name": name, "litellm_params": litellm_params, **fields}
+        )
+        return created
+
+    def update_model(self, model: str, **fields: Any) -> dict[str, Any]:
+        updated: dict[str, Any] = self.request("PATCH", f"/admin/models/{model}", json=fields)
+        return updated
+
+    def model_impact(self, model: str) -> dict[str, Any]:
+        """Subscriptions and keys a delete would end and strip."""
+        impact: dict[str, Any] = self.request("GET", f"/admin/model-impact/{model}")
+        return impact
+
+    def delete_model(self, model: str, *, reason: str | None = None) -> dict[str, Any]:
+        params = {"reason": reason} if reason else {}
+        deleted: dict[str, Any] = self.request("DELETE", f"/admin/models/{model}", params=params)
+        return deleted
+
+    def restore_model(self, model: str) -> dict[str, Any]:
+        restored: dict[str, Any] = self.request("POST", f"/admin/models/{model}/restore")
+        return restored
+
+    def sync_models(self, *, dry_run: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("POST", "/admin/models/sync", params={"dry_run": dry_run})
+        return result
+
+    def test_model_connection(
+        self, api_base: str, model: str, *, api_key: str | None = None, model_type: str = "chat"
+    ) -> dict[str, Any]:
+        """``{"status": "found" | "not_found" | "auth_error" | "timeout" | ..., ...}``; a refused URL raises 400."""
+        body = {"api_base": api_base, "model": model, "api_key": api_key, "model_type": model_type}
+        verdict: dict[str, Any] = self.request("POST", "/admin/models/test-connection", json=body)
+        return verdict
+
+    # --- settings (admin console) -----------------------------------------------------
+    def portal_settings(self) -> dict[str, Any]:
+        """``{"effective": ..., "overrides": ..., "defaults": ...}``: playground limits, public proxy URL, currency."""
+        current: dict[str, Any] = self.request("GET", "/admin/settings/portal")
+        return current
+
+    def set_portal_settings(self, **overrides: Any) -> dict[str, Any]:
+        """Replace the overrides (a field left out or ``None`` goes back to the environment's value)."""
+        current: dict[str, Any] = self.request("PUT", "/admin/settings/portal", json=overrides)
+        return current
+
+    def api_key_settings(self) -> dict[str, Any]:
+        current: dict[str, Any] = self.request("GET", "/admin/settings/api-keys")
+        return current
+
+    def set_api_key_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
+        current: dict[str, Any] = self.request("PUT", "/admin/settings/api-keys", json=settings)
+        return current
+
+    # --- audit export -----------------------------------------------------------------
+    def audit_event(self, event_id: uuid.UUID | str) -> AuditEvent:
+        return AuditEvent.model_validate(self.request("GET", f"/admin/audit/{event_id}"))
+
+    def export_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        target_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+    ) -> Iterator[bytes]:
+        """The matching events as CSV, as the server streams them."""
+        params = {
+            "actor": actor,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "q": text,
+        }
+        query = {k: v for k, v in params.items() if v is not None}
+        with self._http.stream("GET", "/admin/audit/export", params=query) as response:
+            if response.status_code >= HTTPStatus.BAD_REQUEST:
+                response.read()
+                raise _api_error(response)
+            yield from response.iter_bytes()
+
+    def export_audit_to(self, destination: str | os.PathLike[str], **filters: Any) -> int:
+        """Stream the audit export into a file; returns the bytes written."""
+        written = 0
+        with open(destination, "wb") as sink:
+            for chunk in self.export_audit(**filters):
+                sink.write(chunk)
+                written += len(chunk)
+        return written
+
+    # --- users: limits, defaults, grants, keys (admin console) ---------------------------
+    def get_user_limits(self, user_id: uuid.UUID | str) -> UserLimits:
+        return UserLimits.model_validate(self.request("GET", f"/admin/users/{user_id}/limits"))
+
+    def set_user_limits(self, user_id: uuid.UUID | str, **limits: Any) -> UserLimits:
+        """Replace a user's limits (``max_budget``, ``budget_duration``, ``tpm_limit``, ``rpm_limit``,
+        ``max_active_keys``); a limit left out is cleared."""
+        return UserLimits.model_validate(self.request("PUT", f"/admin/users/{user_id}/limits", json=limits))
+
+    def user_defaults(self) -> UserDefaults:
+        return UserDefaults.model_validate(self.request("GET", "/admin/settings/user-defaults"))
+
+    def set_user_defaults(self, **defaults: Any) -> UserDefaults:
+        """Replace the defaults for new users (a field left out takes its built-in default)."""
+        return UserDefaults.model_validate(self.request("PUT", "/admin/settings/user-defaults", json=defaults))
+
+    def apply_user_defaults(self, *, reason: str | None = None) -> ApplyDefaultsResult:
+        """Give every active user the defaults for new users; per-user results."""
+        body = {"confirm": True, "reason": reason}
+        return ApplyDefaultsResult.model_validate(self.request("POST", "/admin/users/apply-defaults", json=body))
+
+    def grant_subscription(self, user_id: uuid.UUID | str, model: str, *, reason: str | None = None) -> Subscription:
+        """Give a user a model directly, bypassing approval (idempotent)."""
+        body = {"model": model, "reason": reason}
+        return Subscription.model_validate(self.request("POST", f"/admin/users/{user_id}/subscriptions", json=body))
+
+    def list_keys(self, *, user_id: uuid.UUID | str | None = None, status: str | None = None) -> Iterator[Key]:
+        return self._iterate("/admin/keys", Key, {"user_id": user_id, "status": status})
+
+    def create_key_for(self, user_id: uuid.UUID | str, alias: str, models: list[str], **limits: Any) -> CreatedKey:
+        """A key for a user; the answer carries its secret once."""
+        body = {"alias": alias, "models": models, **limits}
+        return CreatedKey.model_validate(self.request("POST", f"/admin/users/{user_id}/keys", json=body))
+
+    def update_key(self, key_id: uuid.UUID | str, **changes: Any) -> Key:
+        return Key.model_validate(self.request("PATCH", f"/admin/keys/{key_id}", json=changes))
+
+    def rotate_key(self, key_id: uuid.UUID | str) -> CreatedKey:
+        return CreatedKey.model_validate(self.request("POST", f"/admin/keys/{key_id}/rotate"))
+
+    def revoke_key(self, key_id: uuid.UUID | str, *, reason: str | None = None) -> Key:
+        return Key.model_validate(self.request("POST", f"/admin/keys/{key_id}/revoke", json={"reason": reason}))
+
+    def reset_key_spend(self, key_id: uuid.UUID | str) -> Key:
+        return Key.model_validate(self.request("POST", f"/admin/keys/{key_id}/reset-spend"))
+
+    def reset_user_spend(self, user_id: uuid.UUID | str) -> UserLimits:
+        return UserLimits.model_validate(self.request("POST", f"/admin/users/{user_id}/reset-spend"))

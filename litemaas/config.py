@@ -111,9 +111,16 @@ class Settings(BaseSettings):
     playground_rpm_limit: int = Field(default=20, ge=1)
     playground_tpm_limit: int = Field(default=50_000, ge=1)
     playground_max_tokens: int = Field(default=4096, ge=1)
+    # Model servers the admin console's "test connection" may reach (host, *.suffix, IP or CIDR).
+    # Deny by default: only public addresses and these; in development the simulator's host too.
+    model_server_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    model_server_test_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     # Admin API tokens: expiry when none is given, and the longest one may ask for.
     admin_token_default_days: int = Field(default=30, ge=1)
     admin_token_max_days: int = Field(default=365, ge=1)
+    # Key cleanup (`litemaas jobs cleanup-keys`): keys older than this many days are deleted, unless
+    # an admin set another limit in the console (settings document "key_cleanup").
+    key_cleanup_max_age_days: int = Field(default=30, ge=1, le=3650)
     # Usage cache (copied day by day from LiteLLM's daily spend table, see litemaas/usage/).
     # Today (and yesterday until the grace period ends) is fetched again when older than the TTL;
     # once a day has ended and the grace period has passed it is fetched one last time and kept.
@@ -121,6 +128,34 @@ class Settings(BaseSettings):
     usage_grace_seconds: int = Field(default=900, ge=0, le=7 * 86400)
     # How long a request waits for another replica's refresh before it answers from the cache.
     usage_refresh_wait_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Backups (`litemaas backup ...`, /admin/backups): pg_dump of both databases to S3 or a directory.
+    backup_storage: Literal["local", "s3"] | None = Field(
+        default=None, description="Where backups go: 'local' (LITEMAAS_BACKUP_LOCAL_DIR) or 's3'."
+    )
+    backup_local_dir: Path | None = Field(default=None, description="Directory holding backups (storage 'local').")
+    backup_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (unset: AWS's endpoint for the region)."
+    )
+    backup_s3_bucket: str | None = Field(default=None, description="Bucket holding backups (storage 's3').")
+    backup_s3_prefix: str = "litemaas-backups"
+    backup_s3_region: str = "us-east-1"
+    backup_s3_access_key_id: SecretStr | None = None
+    backup_s3_secret_access_key: SecretStr | None = None
+    # Backups newer than this many months are kept by `litemaas backup prune`.
+    backup_retention_months: int = Field(default=12, ge=1, le=1200)
+    # A directory holding pg_dump/pg_restore to prefer over the ones found on the machine.
+    backup_pg_bin_dir: Path | None = None
+    # Longest a pg_dump, pg_restore or upload may take before the operation fails.
+    backup_timeout_seconds: int = Field(default=3600, ge=10)
+
+    @field_validator("model_server_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """A comma-separated list in the environment, or a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -302,12 +302,44 @@ def portal_section(args: argparse.Namespace) -> None:
     bench_portal.run()
 
 
+def deploy_section(args: argparse.Namespace) -> None:
+    from tests import bench_deploy
+
+    print("\n== Deployment sizing (issue 11) ==", flush=True)
+    bench_deploy.run()
+
+
+def admin_section(args: argparse.Namespace) -> None:
+    from tests import bench_admin
+
+    print("\n== Admin console (issue 10) ==", flush=True)
+    bench_admin.main([])
+
+
+def backups_section(args: argparse.Namespace) -> None:
+    from tests import bench_backups
+
+    print("\n== Backups (issue 11) ==", flush=True)
+    bench_backups.run()
+
+
+def admin_users_section(args: argparse.Namespace) -> None:
+    from tests import bench_admin_users
+
+    print("\n== Admin users page at 10,000 users (issue 10) ==", flush=True)
+    bench_admin_users.main([])
+
+
 SECTIONS.update(
     hooks=hooks_section,
     backend=backend_section,
     playground=playground_section,
     usage=usage_section,
     portal=portal_section,
+    deploy=deploy_section,
+    admin=admin_section,
+    backups=backups_section,
+    admin_users=admin_users_section,
 )
 
 

@@ -148,7 +148,9 @@ def start_proxy(
     log_path = LOG_DIR / f"proxy-{port}.log"
     proc = supervisor.start(launch, log_path=log_path)
     try:
-        ready = supervisor.wait_ready(launch.url, proc, timeout=240)
+        ready = supervisor.wait_ready(
+            launch.url, proc, timeout=float(os.environ.get("LITEMAAS_TEST_PROXY_START_TIMEOUT", "240"))
+        )
     except Exception:  # noqa: BLE001 - any start failure: stop it and show the log
         supervisor.stop(proc)
         tail = log_path.read_text(errors="replace")[-4000:]

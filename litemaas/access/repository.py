@@ -6,13 +6,14 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.models.api_key import ApiKey
 from litemaas.models.api_key_model import ApiKeyModel
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models.subscription import Subscription
+from litemaas.models.user_limit import UserLimit
 
 
 def _user_lock_id(user_id: uuid.UUID) -> int:
@@ -110,3 +111,19 @@ async def active_key_hashes(session: AsyncSession, user_id: uuid.UUID) -> list[s
         select(ApiKey.token_hash).where(ApiKey.user_id == user_id, ApiKey.status == "active").order_by(ApiKey.id)
     )
     return list(rows)
+
+
+async def count_active_keys_for_model(session: AsyncSession, model_id: uuid.UUID) -> int:
+    """Active keys that carry ``model_id`` (what a delete of the model strips)."""
+    total = await session.scalar(
+        select(func.count(ApiKey.id)).where(
+            ApiKey.status == "active",
+            ApiKey.id.in_(select(ApiKeyModel.key_id).where(ApiKeyModel.model_id == model_id)),
+        )
+    )
+    return int(total or 0)
+
+
+async def user_limit(session: AsyncSession, user_id: uuid.UUID) -> UserLimit | None:
+    """The user's own limits row (budget, TPM, RPM LiteLLM enforces on the user), if any."""
+    return await session.get(UserLimit, user_id)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from litemaas.access import repository
 from litemaas.access.errors import NoModels, NotSubscribed, UnknownModels
 from litemaas.kit.time import utcnow
-from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMError, LiteLLMNotFound
+from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMError, LiteLLMNotFound, UserLimits
 from litemaas.models.api_key import ApiKey
 from litemaas.models.user import User
 from litemaas.upstream import upstream_error
@@ -179,7 +179,11 @@ async def set_user_keys_blocked(
 
 
 async def _create_litellm_user(session: AsyncSession, litellm: LiteLLMAdminClient, user: User) -> None:
-    await litellm.ensure_user(str(user.id), alias=user.username, email=user.email)
+    # The user's limits row (the defaults for new users, written at first login, or an admin's
+    # values) goes with the creation, so LiteLLM never holds this user without them.
+    row = await repository.user_limit(session, user.id)
+    limits = UserLimits(**{name: getattr(row, name) for name in UserLimits.model_fields}) if row is not None else None
+    await litellm.ensure_user(str(user.id), alias=user.username, email=user.email, limits=limits)
     user.litellm_synced_at = utcnow()
     await session.flush()
 
@@ -208,3 +212,8 @@ async def try_ensure_litellm_user(session: AsyncSession, litellm: LiteLLMAdminCl
         log.warning("access.litellm_user.deferred", user_id=str(user.id), error_type=type(exc).__name__)
         return False
     return True
+
+
+async def count_active_keys_for_model(session: AsyncSession, model_id: uuid.UUID) -> int:
+    """Active keys carrying the model (shown before a delete is confirmed)."""
+    return await repository.count_active_keys_for_model(session, model_id)

@@ -6,21 +6,28 @@ The audit log knows actors only through the ``Actor`` protocol: an authenticated
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from litemaas.audit import repository
-from litemaas.audit.errors import InvalidTimeRange
+from litemaas.audit.errors import AuditEventNotFound, InvalidTimeRange
+from litemaas.audit.repository import AuditFilter
 from litemaas.kit.redaction import redact, redact_text
 from litemaas.models.audit_event import AuditEvent
 
 log = structlog.get_logger("litemaas.audit")
+
+# Bytes of CSV gathered before a chunk is sent.
+_CHUNK = 64 * 1024
 
 
 class Actor(Protocol):
@@ -106,12 +113,12 @@ class AuditQuery:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    text: str | None = None  # a substring of any text of the row (actor, action, target, reason, before/after)
     limit: int = 50
     offset: int = 0
 
 
-async def search(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEvent], int]:
-    """One page of matching events, newest first, and how many match in all."""
+def _filter(query: AuditQuery) -> AuditFilter:
     if query.since and query.until and query.since >= query.until:
         raise InvalidTimeRange("'since' must be before 'until'", field="since")
     actor_id: uuid.UUID | None = None
@@ -128,8 +135,7 @@ async def search(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEv
             action_prefix = query.action.rstrip("*")
         else:
             action = query.action
-    return await repository.search(
-        session,
+    return AuditFilter(
         actor_id=actor_id,
         actor_label_contains=actor_label,
         action=action,
@@ -138,6 +144,72 @@ async def search(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEv
         target_id=query.target_id,
         since=query.since,
         until=query.until,
-        limit=query.limit,
-        offset=query.offset,
+        text=query.text,
     )
+
+
+async def search(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEvent], int]:
+    """One page of matching events, newest first, and how many match in all."""
+    return await repository.search(session, _filter(query), limit=query.limit, offset=query.offset)
+
+
+async def get_event(session: AsyncSession, event_id: uuid.UUID) -> AuditEvent:
+    event = await repository.get(session, event_id)
+    if event is None:
+        raise AuditEventNotFound(f"audit event {event_id} not found")
+    return event
+
+
+EXPORT_COLUMNS = (
+    "occurred_at",
+    "actor_label",
+    "actor_id",
+    "actor_via",
+    "action",
+    "target_type",
+    "target_id",
+    "reason",
+    "source_ip",
+    "request_id",
+    "before",
+    "after",
+)
+# Spreadsheets run a cell starting with these as a formula (CSV injection): such cells get a quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        text = json.dumps(value, sort_keys=True, default=str)
+    elif isinstance(value, datetime):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_query(query: AuditQuery) -> AuditFilter:
+    """The export's filters (checked before the first byte is sent, so a bad range is a 400)."""
+    return _filter(query)
+
+
+async def export_csv(sessionmaker: async_sessionmaker[AsyncSession], filters: AuditFilter) -> AsyncIterator[bytes]:
+    """Every matching event as CSV, newest first, read through a cursor in a read-only transaction."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    async with sessionmaker() as session:
+        await repository.set_read_only(session)
+        count = 0
+        async for event in repository.stream(session, filters):
+            writer.writerow([_cell(getattr(event, column)) for column in EXPORT_COLUMNS])
+            count += 1
+            if buffer.tell() >= _CHUNK:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        await session.rollback()
+    yield buffer.getvalue().encode()
+    log.info("audit.export.done", rows=count)

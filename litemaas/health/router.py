@@ -63,4 +63,4 @@ async def ready(engine: DatabaseEngine, client: HttpClient, settings: AppSetting
 # with no ids or user data. Keep it off the public Route/Ingress if even that is too much.
 @metrics_router.get("/metrics", dependencies=[require(Permission.PUBLIC)])
 async def metrics(registry: Metrics) -> Response:
-    return Response(registry.render(), media_type=CONTENT_TYPE)
+    return Response(await registry.render_all(), media_type=CONTENT_TYPE)

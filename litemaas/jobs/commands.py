@@ -1,4 +1,4 @@
-"""``litemaas reconcile`` and ``litemaas models sync``: the jobs as CLI commands (CronJobs run these)."""
+"""The jobs as CLI commands (CronJobs run these): reconcile, jobs cleanup-keys, models sync."""
 
 from __future__ import annotations
 
@@ -45,17 +45,18 @@ def reconcile_command(
 ) -> None:
     """Find and repair drift between LiteMaaS and LiteLLM (keys, models, subscriptions), printing each change."""
     from litemaas.audit.service import SystemActor
-    from litemaas.jobs.reconcile import ReconcileReport, reconcile
+    from litemaas.jobs.reconcile import ReconcileReport, run_reconcile
 
     async def work(ctx: CliContext) -> ReconcileReport:
         # Commits per user (each under that user's key lock), so it uses its own sessions.
-        return await reconcile(
+        report, _ = await run_reconcile(
             ctx.sessionmaker,
             ctx.litellm_admin,
             actor=SystemActor("reconcile", via="cli"),
             dry_run=dry_run,
             include_models=models,
         )
+        return report
 
     report = _run_job(work)
     for change in report.changes:
@@ -89,3 +90,43 @@ def sync_models_command(
         f"models sync{' (dry run)' if dry_run else ''}: {len(result.added)} added, {len(result.updated)} updated, "
         f"{len(result.removed)} removed, {result.subscriptions_ended} subscription(s) ended"
     )
+
+
+jobs_app = typer.Typer(help="Operational jobs (each run is recorded and shown in the console).", no_args_is_help=True)
+
+
+@jobs_app.command("cleanup-keys")
+def cleanup_keys_command(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted or marked revoked."),
+    max_age_days: int | None = typer.Option(
+        None, "--max-age-days", min=1, max=3650, help="Age limit for this run (default: the admin setting)."
+    ),
+) -> None:
+    """Delete expired and old LiteMaaS keys in LiteLLM, mark them (and keys LiteLLM lost) revoked."""
+    from litemaas.audit.service import SystemActor
+    from litemaas.jobs.cleanup import CleanupReport, cleanup_keys
+    from litemaas.litellm_admin import LiteLLMError
+
+    async def work(ctx: CliContext) -> CleanupReport | str:
+        try:
+            return await cleanup_keys(
+                ctx.sessionmaker,
+                ctx.litellm_admin,
+                actor=SystemActor("cleanup-keys", via="cli"),
+                default_max_age_days=ctx.settings.key_cleanup_max_age_days,
+                dry_run=dry_run,
+                max_age_days=max_age_days,
+            )
+        except LiteLLMError as exc:
+            return exc.message
+
+    result = _run_job(work)
+    if isinstance(result, str):
+        typer.echo(f"cleanup-keys: failed, nothing changed: {result}", err=True)
+        raise typer.Exit(1)
+    for line in result.lines():
+        typer.echo(line)
+    for error in result.errors:
+        typer.echo(f"error   {error}", err=True)
+    typer.echo(result.summary)
+    raise typer.Exit(1 if result.errors else 0)

@@ -37,7 +37,7 @@ from litemaas.api_keys import service as keys_service
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
 from litemaas.errors import LiteMaaSError
-from litemaas.jobs import repository
+from litemaas.jobs import repository, service
 from litemaas.litellm_admin import (
     KEY_ALLOWED_ROUTES,
     KEY_LIMIT_FIELDS,
@@ -462,3 +462,31 @@ async def reconcile(
                 report.errors.append(f"user {user_id}: {exc.message}")
     log.info("reconcile.done", summary=report.summary)
     return report
+
+
+async def run_reconcile(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    dry_run: bool = False,
+    include_models: bool = True,
+) -> tuple[ReconcileReport, uuid.UUID]:
+    """``reconcile`` recorded in ``job_runs`` (failed when it reported errors)."""
+    async with service.record_run(
+        sessionmaker,
+        "reconcile",
+        triggered_by=service.actor_label(actor),
+        triggered_by_id=actor.user_id,
+        dry_run=dry_run,
+    ) as run:
+        report = await reconcile(sessionmaker, litellm, actor=actor, dry_run=dry_run, include_models=include_models)
+        run.counts = {
+            "drifts": len(report.changes),
+            "applied": sum(1 for c in report.changes if c.applied),
+            "keys_checked": report.keys_checked,
+            "errors": len(report.errors),
+        }
+        if report.errors:
+            run.fail("; ".join(report.errors)[:2000])
+    return report, run.id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +43,12 @@ class HttpMetrics:
     prefix: str = "litemaas"
     bucket_bounds: tuple[float, ...] = DEFAULT_BUCKETS
     _series: dict[_Labels, _Histogram] = field(default_factory=dict)
+    # Other figures read at scrape time (e.g. job runs from the database): each returns lines
+    # in the text format, or "" when its source cannot answer.
+    collectors: list[Callable[[], Awaitable[str]]] = field(default_factory=list)
+
+    async def render_all(self) -> str:
+        return self.render() + "".join([await collect() for collect in self.collectors])
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _KNOWN_METHODS else "other"

@@ -279,8 +279,12 @@ class LiteLLMAdminClient:
         email: str | None = None,
         alias: str | None = None,
         metadata: dict[str, Any] | None = None,
+        limits: UserLimits | None = None,
     ) -> None:
-        """Create the LiteLLM user if it does not exist (idempotent; no key is auto-created)."""
+        """Create the LiteLLM user if it does not exist (idempotent; no key is auto-created).
+
+        ``limits`` (budget, TPM, RPM) are set on a user this call creates; an existing user keeps its own.
+        """
         body: dict[str, Any] = {
             "user_id": user_id,
             # Never "internal_user": that role may manage its own keys on the proxy.
@@ -292,6 +296,8 @@ class LiteLLMAdminClient:
             body["user_alias"] = alias
         if email is not None:
             body["user_email"] = email
+        if limits is not None:
+            body.update({name: value for name, value in limits.model_dump().items() if value is not None})
         try:
             await self._request("POST", "/user/new", operation="user.new", idempotent=False, json=body)
             return
@@ -343,6 +349,12 @@ class LiteLLMAdminClient:
         """Set a user's budget / TPM / RPM in LiteLLM (explicit ``None`` clears a limit)."""
         body: dict[str, Any] = {"user_id": user_id, **limits.model_dump()}
         await self._request("POST", "/user/update", operation="user.update", idempotent=True, json=body)
+
+    async def reset_user_spend(self, user_id: str) -> None:
+        """Set a user's spend back to 0 (their budget starts again; keys keep their own spend)."""
+        await self._request(
+            "POST", "/user/update", operation="user.update", idempotent=True, json={"user_id": user_id, "spend": 0}
+        )
 
     # ------------------------------------------------------------------ models
 

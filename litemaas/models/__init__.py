@@ -11,6 +11,8 @@ from litemaas.models.api_key_model import ApiKeyModel
 from litemaas.models.api_key_token import ApiKeyToken
 from litemaas.models.audit_event import AuditEvent
 from litemaas.models.catalog_model import CatalogModel
+from litemaas.models.job_run import JobRun
+from litemaas.models.key_cleanup_exemption import KeyCleanupExemption
 from litemaas.models.oauth_state import OAuthState
 from litemaas.models.revoked_session import RevokedSession
 from litemaas.models.subscription import Subscription
@@ -29,6 +31,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CatalogModel",
+    "JobRun",
+    "KeyCleanupExemption",
     "OAuthState",
     "RevokedSession",
     "Subscription",

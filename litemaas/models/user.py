@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, String, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from litemaas.db import Base, TimestampMixin, UUIDPk
 
 ROLE_VALUES = "('user', 'admin_readonly', 'admin')"
+# What the admin list's search matches (lower case), exactly as ix_users_search_trgm indexes it.
+SEARCH_TEXT = "lower(username || ' ' || coalesce(email, '') || ' ' || coalesce(display_name, ''))"
 
 
 class User(UUIDPk, TimestampMixin, Base):
@@ -20,6 +22,10 @@ class User(UUIDPk, TimestampMixin, Base):
         CheckConstraint(f"role IN {ROLE_VALUES}", name="role"),
         CheckConstraint(f"group_role IS NULL OR group_role IN {ROLE_VALUES}", name="group_role"),
         CheckConstraint(f"manual_role IS NULL OR manual_role IN {ROLE_VALUES}", name="manual_role"),
+        # The admin list's substring search uses the trigram index ix_users_search_trgm on
+        # SEARCH_TEXT (an expression index: created by migration 0006, not declared here).
+        Index("ix_users_role_username", "role", "username"),
+        Index("ix_users_identity_provider_username", "identity_provider", "username"),
     )
 
     username: Mapped[str] = mapped_column(String(255), unique=True)

@@ -55,3 +55,16 @@ class EmptyMirror(Conflict):
 
     def __init__(self) -> None:
         super().__init__("LiteLLM reports no models at all; refusing to remove the whole catalog")
+
+
+class ModelServerRefused(BadRequest):
+    """A test-connection URL the SSRF rule refuses (loopback, private, metadata, another scheme, ...)."""
+
+    code = "url_refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"api_base {reason}; the backend reaches only public model servers and those on "
+            "LITEMAAS_MODEL_SERVER_ALLOWED_HOSTS",
+            field="api_base",
+        )

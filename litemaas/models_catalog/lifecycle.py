@@ -27,7 +27,7 @@ from litemaas.models_catalog.errors import (
     NotServed,
     UnknownCapabilities,
 )
-from litemaas.models_catalog.schemas import PER_MILLION, ModelCreateIn, ModelUpdateIn, SyncOut
+from litemaas.models_catalog.schemas import PER_MILLION, ModelCreateIn, ModelImpactOut, ModelUpdateIn, SyncOut
 from litemaas.subscriptions import service as subscriptions
 from litemaas.upstream import upstream_error
 
@@ -338,3 +338,24 @@ async def restore_model(session: AsyncSession, litellm: LiteLLMAdminClient, *, a
         session, actor=actor, action="model.restore", target_type="model", target_id=model.id, after=_snapshot(model)
     )
     return model
+
+
+# --------------------------------------------------------------------------- admin console views
+
+
+async def subscriber_counts(session: AsyncSession, model_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """Subscriptions per model and status, for the admin list."""
+    return await subscriptions.status_counts_by_model(session, model_ids)
+
+
+async def impact(session: AsyncSession, ref: str) -> ModelImpactOut:
+    """What a delete would end and strip: shown before an admin confirms it."""
+    model = await catalog.get_model(session, ref, include_hidden=True)
+    counts = (await subscriptions.status_counts_by_model(session, [model.id])).get(model.id, {})
+    return ModelImpactOut(
+        name=model.name,
+        active_subscriptions=counts.get("active", 0),
+        pending_subscriptions=counts.get("pending", 0),
+        denied_subscriptions=counts.get("denied", 0),
+        keys=await subscriptions.active_keys_for_model(session, model.id),
+    )

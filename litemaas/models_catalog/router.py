@@ -10,15 +10,19 @@ from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
 from litemaas.auth.principal import Principal
 from litemaas.db import Session
+from litemaas.dependencies import AppSettings
 from litemaas.litellm_admin.dependencies import LiteLLMAdmin
 from litemaas.models.catalog_model import CatalogModel
-from litemaas.models_catalog import capabilities, lifecycle
+from litemaas.models_catalog import capabilities, connection, lifecycle
 from litemaas.models_catalog import service as catalog
 from litemaas.models_catalog.schemas import (
     PER_MILLION,
     AdminModelOut,
     CapabilityOut,
+    ConnectionTestIn,
+    ConnectionTestOut,
     ModelCreateIn,
+    ModelImpactOut,
     ModelOut,
     ModelUpdateIn,
     PricingOut,
@@ -54,8 +58,11 @@ def model_out(model: CatalogModel) -> ModelOut:
     )
 
 
-def admin_model_out(model: CatalogModel) -> AdminModelOut:
+def admin_model_out(model: CatalogModel, counts: dict[str, int] | None = None) -> AdminModelOut:
+    counts = counts or {}
     return AdminModelOut(
+        subscribers=counts.get("active", 0),
+        pending_subscriptions=counts.get("pending", 0),
         **model_out(model).model_dump(),
         deleted_at=model.deleted_at,
         litellm_model_ids=list(model.litellm_model_ids),
@@ -87,7 +94,8 @@ async def admin_list_models(
     search: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[AdminModelOut]:
     models = await catalog.list_models(session, include_hidden=True, capability=capability, search=search)
-    return [admin_model_out(m) for m in models]
+    counts = await lifecycle.subscriber_counts(session, [m.id for m in models])
+    return [admin_model_out(m, counts.get(m.id)) for m in models]
 
 
 @router.post("/admin/models/sync", response_model=SyncOut)
@@ -98,6 +106,24 @@ async def sync_models(
     dry_run: bool = False,
 ) -> SyncOut:
     return await lifecycle.sync(session, litellm, actor=principal, dry_run=dry_run)
+
+
+@router.post("/admin/models/test-connection", response_model=ConnectionTestOut)
+async def test_model_connection(
+    body: ConnectionTestIn,
+    settings: AppSettings,
+    principal: Annotated[Principal, require(Permission.MODELS_WRITE)],
+) -> ConnectionTestOut:
+    """Reach the model server (``/models``, else ``/health``) server-side; SSRF rules apply, nothing is echoed."""
+    return await connection.run(body, settings)
+
+
+@router.get(
+    "/admin/model-impact/{model_ref:path}", response_model=ModelImpactOut, dependencies=[require(Permission.ADMIN_READ)]
+)
+async def model_impact(session: Session, model_ref: str) -> ModelImpactOut:
+    """Subscriptions and keys a delete of the model would end and strip."""
+    return await lifecycle.impact(session, model_ref)
 
 
 @router.post("/admin/models", response_model=AdminModelOut, status_code=201)
@@ -114,7 +140,9 @@ async def create_model(
     "/admin/models/{model_ref:path}", response_model=AdminModelOut, dependencies=[require(Permission.ADMIN_READ)]
 )
 async def admin_get_model(session: Session, model_ref: str) -> AdminModelOut:
-    return admin_model_out(await catalog.get_model(session, model_ref, include_hidden=True))
+    model = await catalog.get_model(session, model_ref, include_hidden=True)
+    counts = await lifecycle.subscriber_counts(session, [model.id])
+    return admin_model_out(model, counts.get(model.id))
 
 
 @router.patch("/admin/models/{model_ref:path}", response_model=AdminModelOut)

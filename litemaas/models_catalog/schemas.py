@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from litemaas.kit.bounds import Money, PositiveInt32
 
@@ -52,6 +52,9 @@ class AdminModelOut(ModelOut):
     synced_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Active and pending subscriptions (the cascade of a delete or a restriction).
+    subscribers: int = 0
+    pending_subscriptions: int = 0
 
 
 # A capability tag as stored (``varchar(32)``); unknown ones get a 400 naming them.
@@ -120,3 +123,50 @@ class SyncOut(BaseModel):
     removed: list[str]
     ignored_deleted: list[str]
     subscriptions_ended: int
+
+
+ModelType = Literal["chat", "embeddings", "document_conversion", "safety"]
+ConnectionStatus = Literal[
+    "found", "not_found", "reachable", "auth_error", "timeout", "unreachable", "redirect_refused", "error"
+]
+
+
+class ConnectionTestIn(BaseModel):
+    """A model server to try before saving a model (nothing is stored)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "api_base": "http://granite.models.svc:8000/v1",
+                    "model": "hosted_vllm/ibm-granite/granite-3.3-8b-instruct",
+                }
+            ]
+        },
+    )
+
+    api_base: str = Field(min_length=1, max_length=2000)
+    # The backend's model name (LiteLLM's ``model``, provider prefix allowed).
+    model: str = Field(min_length=1, max_length=255)
+    api_key: SecretStr | None = Field(default=None, max_length=4096)
+    model_type: ModelType = "chat"
+
+
+class ConnectionTestOut(BaseModel):
+    """The verdict only: nothing the model server sent is echoed."""
+
+    status: ConnectionStatus
+    # Which endpoint gave the verdict: the model list or the health check.
+    checked: Literal["models", "health"]
+    http_status: int | None
+
+
+class ModelImpactOut(BaseModel):
+    """What deleting (or restricting) a model would touch."""
+
+    name: str
+    active_subscriptions: int
+    pending_subscriptions: int
+    denied_subscriptions: int
+    keys: int

@@ -29,6 +29,7 @@ from litemaas.litellm_admin import KeyLimits, LiteLLMAdminClient
 from litemaas.playground.errors import InvalidChat, ModelNotAvailable, ModelRefused, PlaygroundRateLimited
 from litemaas.playground.inference import ProxyUnreachable, Refusal, open_stream
 from litemaas.playground.schemas import ChatIn, ChatModel
+from litemaas.settings_admin import service as settings_admin
 from litemaas.subscriptions import service as subscriptions
 
 log = structlog.get_logger("litemaas.playground")
@@ -50,8 +51,13 @@ async def chat_models(session: AsyncSession, user_id: uuid.UUID) -> list[ChatMod
     return [ChatModel(name=name, display_name=display_name) for name, display_name in rows]
 
 
-def limits(settings: Settings) -> KeyLimits:
-    return KeyLimits(rpm_limit=settings.playground_rpm_limit, tpm_limit=settings.playground_tpm_limit)
+async def limits(session: AsyncSession, settings: Settings) -> tuple[KeyLimits, int]:
+    """The playground key's RPM/TPM and the largest answer: admin settings, else the environment's."""
+    values = await settings_admin.portal_values(session, settings)
+    return (
+        KeyLimits(rpm_limit=values.playground_rpm_limit, tpm_limit=values.playground_tpm_limit),
+        values.playground_max_tokens,
+    )
 
 
 def _payload(chat: ChatIn) -> dict[str, Any]:
@@ -80,15 +86,15 @@ async def open_chat(
     chat: ChatIn,
 ) -> httpx.Response:
     """Start one streamed turn with the user's playground key; the open stream from the proxy."""
-    if chat.max_tokens is not None and chat.max_tokens > settings.playground_max_tokens:
-        raise InvalidChat(f"max_tokens must not exceed {settings.playground_max_tokens}", field="max_tokens")
+    wanted, max_tokens = await limits(session, settings)
+    if chat.max_tokens is not None and chat.max_tokens > max_tokens:
+        raise InvalidChat(f"max_tokens must not exceed {max_tokens}", field="max_tokens")
     if settings.master_key is None:
         raise UpstreamUnavailable("LiteLLM is not configured (LITEMAAS_MASTER_KEY is not set)")
     master_key = settings.master_key.get_secret_value()
     offered = [m.name for m in await chat_models(session, user_id)]
     if chat.model not in offered:
         raise ModelNotAvailable(chat.model)
-    wanted = limits(settings)
 
     async def attempt(rebuild: bool) -> httpx.Response | Refusal:
         key = await keys.playground_key(

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from litemaas.models.catalog_model import CatalogModel
 from litemaas.models.subscription import Subscription
 from litemaas.models.subscription_history import SubscriptionHistory
 from litemaas.models.user import User
+from litemaas.subscriptions.schemas import QueueFilter
 
 
 async def insert_if_absent(session: AsyncSession, *, user_id: uuid.UUID, model_id: uuid.UUID, status: str) -> bool:
@@ -74,29 +76,34 @@ class SubscriptionRow:
     username: str
 
 
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    status: str | None = None
-    model: str | None = None  # model name or id
-    user: str | None = None  # username or user id
-    since: datetime | None = None
-    until: datetime | None = None
+def _split_refs(refs: Iterable[str]) -> tuple[list[uuid.UUID], list[str]]:
+    """``refs`` split into ids and names (a value that parses as a UUID is an id)."""
+    ids: list[uuid.UUID] = []
+    names: list[str] = []
+    for ref in refs:
+        try:
+            ids.append(uuid.UUID(ref))
+        except ValueError:
+            names.append(ref)
+    return ids, names
+
+
+def _any_of(id_column: Any, name_column: Any, refs: Iterable[str]) -> Any:
+    ids, names = _split_refs(refs)
+    parts = [id_column.in_(ids)] if ids else []
+    if names:
+        parts.append(name_column.in_(names))
+    return or_(*parts)
 
 
 def _filters(query: QueueFilter) -> list[object]:
     conditions: list[object] = []
-    if query.status:
-        conditions.append(Subscription.status == query.status)
-    if query.model:
-        try:
-            conditions.append(Subscription.model_id == uuid.UUID(query.model))
-        except ValueError:
-            conditions.append(CatalogModel.name == query.model)
-    if query.user:
-        try:
-            conditions.append(Subscription.user_id == uuid.UUID(query.user))
-        except ValueError:
-            conditions.append(User.username == query.user)
+    if query.statuses:
+        conditions.append(Subscription.status.in_(list(query.statuses)))
+    if query.models:
+        conditions.append(_any_of(Subscription.model_id, CatalogModel.name, query.models))
+    if query.users:
+        conditions.append(_any_of(Subscription.user_id, User.username, query.users))
     if query.since:
         conditions.append(Subscription.updated_at >= query.since)
     if query.until:
@@ -232,3 +239,55 @@ async def model(session: AsyncSession, model_id: uuid.UUID) -> CatalogModel:
 
 def add_history(session: AsyncSession, entry: SubscriptionHistory) -> None:
     session.add(entry)
+
+
+async def count_status(session: AsyncSession, status: str) -> int:
+    """How many subscriptions are in ``status`` (an index-only count on the status index)."""
+    return int(await session.scalar(select(func.count()).where(Subscription.status == status)) or 0)
+
+
+async def decisions_since(session: AsyncSession, since: datetime) -> dict[str, int]:
+    """Admin approvals and denials recorded since ``since``: ``{"approve": n, "deny": m}``."""
+    rows = await session.execute(
+        select(SubscriptionHistory.action, func.count())
+        .where(SubscriptionHistory.occurred_at >= since, SubscriptionHistory.action.in_(["approve", "deny"]))
+        .group_by(SubscriptionHistory.action)
+    )
+    return {action: int(count) for action, count in rows}
+
+
+async def targets_of(
+    session: AsyncSession, subscription_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]]:
+    """``{subscription id: (user id, model id)}`` for the ids that exist."""
+    rows = await session.execute(
+        select(Subscription.id, Subscription.user_id, Subscription.model_id).where(
+            Subscription.id.in_(list(set(subscription_ids)))
+        )
+    )
+    return {sub_id: (user_id, model_id) for sub_id, user_id, model_id in rows}
+
+
+async def rows(session: AsyncSession, subscription_ids: Iterable[uuid.UUID]) -> list[SubscriptionRow]:
+    result = await session.execute(
+        select(Subscription, CatalogModel, User.username)
+        .join(CatalogModel, CatalogModel.id == Subscription.model_id)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.id.in_(list(set(subscription_ids))))
+    )
+    return [SubscriptionRow(sub, model, username) for sub, model, username in result]
+
+
+async def status_counts_by_model(
+    session: AsyncSession, model_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Subscriptions per model and status (``{model_id: {"active": n, ...}}``)."""
+    statement = select(Subscription.model_id, Subscription.status, func.count()).group_by(
+        Subscription.model_id, Subscription.status
+    )
+    if model_ids is not None:
+        statement = statement.where(Subscription.model_id.in_(list(model_ids)))
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for model_id, status, total in (await session.execute(statement)).all():
+        counts.setdefault(model_id, {})[status] = int(total)
+    return counts

@@ -6,21 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from litemaas.auth.dependencies import require
 from litemaas.auth.permissions import Permission
 from litemaas.auth.principal import Principal
 from litemaas.db import Session
-from litemaas.kit.bounds import utc_filter
+from litemaas.kit.bounds import ShortText, utc_filter
 from litemaas.kit.pagination import Page, Pagination
 from litemaas.litellm_admin.dependencies import LiteLLMAdmin
 from litemaas.subscriptions import service
-from litemaas.subscriptions.repository import QueueFilter
 from litemaas.subscriptions.schemas import (
     BulkDecisionIn,
     BulkOut,
+    CountersOut,
+    GrantIn,
     HistoryOut,
+    QueueFilter,
     ReasonIn,
     SubscribeIn,
     SubscriptionOut,
@@ -91,17 +93,28 @@ async def request_review(
 async def admin_queue(
     session: Session,
     page: Pagination,
-    status: Status | None = None,
-    model: Annotated[str | None, Query(max_length=255)] = None,
-    user: Annotated[str | None, Query(max_length=255)] = None,
+    status: Annotated[list[Status] | None, Query(max_length=4)] = None,
+    model: Annotated[list[ShortText] | None, Query(max_length=100)] = None,
+    user: Annotated[list[ShortText] | None, Query(max_length=100)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page[SubscriptionOut]:
+    """The queue: ``status``, ``model`` and ``user`` may repeat (any of the values)."""
     query = QueueFilter(
-        status=status, model=model, user=user, since=utc_filter(since, "since"), until=utc_filter(until, "until")
+        statuses=tuple(status or ()),
+        models=tuple(model or ()),
+        users=tuple(user or ()),
+        since=utc_filter(since, "since"),
+        until=utc_filter(until, "until"),
     )
     items, total = await service.queue(session, query, limit=page.limit, offset=page.offset)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/admin/subscriptions/counters", response_model=CountersOut, dependencies=[require(Permission.ADMIN_READ)])
+async def admin_counters(session: Session) -> CountersOut:
+    """Pending now, approved and denied today (UTC)."""
+    return await service.counters(session)
 
 
 @router.get(
@@ -178,3 +191,16 @@ async def revert(
     body: ReasonIn | None = None,
 ) -> SubscriptionOut:
     return await _decide(session, litellm, principal, subscription_id, "revert", body)
+
+
+@router.post("/admin/users/{user_id}/subscriptions", response_model=SubscriptionOut, status_code=201)
+async def admin_grant(
+    session: Session, litellm: LiteLLMAdmin, user_id: uuid.UUID, body: GrantIn, principal: Decider, response: Response
+) -> SubscriptionOut:
+    """Grant a model to a user directly, bypassing approval: 201 when granted, 200 when already active."""
+    out, changed = await service.grant(
+        session, litellm, actor=principal, user_id=user_id, model_ref=body.model, reason=body.reason
+    )
+    if not changed:
+        response.status_code = 200
+    return out

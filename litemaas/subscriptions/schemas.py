@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -75,4 +76,32 @@ class BulkOut(BaseModel):
     action: str
     succeeded: int
     failed: int
+    # LiteLLM key updates the batch made (one per key whose models changed, whatever the batch size).
+    keys_updated: int = 0
     results: list[BulkItemOut]
+
+
+class CountersOut(BaseModel):
+    pending: int
+    approved_today: int
+    denied_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """The queue's filters; each tuple is "any of" (empty: no filter on that field)."""
+
+    statuses: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()  # model names or ids
+    users: tuple[str, ...] = ()  # usernames or user ids
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class GrantIn(BaseModel):
+    """Give a user a model directly (no approval request); ``reason`` goes to the history and audit."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"model": "llama-guard-3-1b"}]})
+
+    model: str = Field(min_length=1, max_length=255)
+    reason: str | None = Field(default=None, max_length=2000)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from litemaas.access.service import KeyAccessChange, lock_users
+from litemaas.access.service import KeyAccessChange, count_active_keys_for_model, lock_users
 from litemaas.audit import service as audit
 from litemaas.audit.service import Actor
 from litemaas.errors import LiteMaaSError
@@ -38,14 +38,17 @@ from litemaas.subscriptions.errors import (
     SubscriptionDenied,
     SubscriptionNotFound,
 )
-from litemaas.subscriptions.repository import QueueFilter, SubscriptionRow
+from litemaas.subscriptions.repository import SubscriptionRow
 from litemaas.subscriptions.schemas import (
     BulkItemOut,
     BulkOut,
+    CountersOut,
     HistoryOut,
     ModelRef,
+    QueueFilter,
     SubscriptionOut,
 )
+from litemaas.users import service as users
 
 log = structlog.get_logger("litemaas.subscriptions")
 
@@ -197,6 +200,11 @@ async def history(session: AsyncSession, subscription_id: uuid.UUID, *, owner_id
     ]
 
 
+async def many(session: AsyncSession, subscription_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SubscriptionOut]:
+    """The subscriptions among ``subscription_ids`` that exist, by id (one query)."""
+    return {row.subscription.id: to_out(row) for row in await repository.rows(session, subscription_ids)}
+
+
 async def queue(
     session: AsyncSession, query: QueueFilter, *, limit: int, offset: int
 ) -> tuple[list[SubscriptionOut], int]:
@@ -265,6 +273,52 @@ async def subscribe(
 # --------------------------------------------------------------------------- named transitions
 
 
+async def _apply(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    subscription_id: uuid.UUID,
+    action: Action,
+    reason: str | None,
+    owner_id: uuid.UUID | None,
+    admin_decision: bool,
+) -> Subscription:
+    """Check and apply one transition (history and audit included); keys are the caller's to push.
+
+    The caller has captured the keys (``KeyAccessChange.capture``), which locks the owner.
+    """
+    sub = await repository.get_for_update(session, subscription_id)
+    if sub is None or (owner_id is not None and sub.user_id != owner_id):
+        raise SubscriptionNotFound(subscription_id)
+    if sub.status not in action.sources:
+        raise InvalidTransition(f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}")
+    model = await repository.model(session, sub.model_id)
+    if action.target == ACTIVE and not model.is_live:
+        raise ModelUnavailable(model.name)
+    if action is REVERT:
+        last = await repository.last_action(session, sub.id)
+        if last is None or last.action not in _ADMIN_DECISIONS:
+            raise InvalidTransition("only an admin approval or denial can be reverted")
+    from_status = sub.status
+    await _set_status(
+        session,
+        actor=actor,
+        sub=sub,
+        action=action.name,
+        to_status=action.target,
+        reason=reason,
+        admin_decision=admin_decision,
+    )
+    log.info(
+        "subscription.transition.done",
+        subscription_id=str(sub.id),
+        action=action.name,
+        from_status=from_status,
+        to_status=sub.status,
+    )
+    return sub
+
+
 async def _transition(
     session: AsyncSession,
     litellm: LiteLLMAdminClient,
@@ -279,41 +333,21 @@ async def _transition(
     reason = reason.strip() if reason else None
     if action.reason_required and not reason:
         raise ReasonRequired(action.name.replace("_", " "))
-    user_id = await repository.owner_of(session, subscription_id)
-    if user_id is None or (owner_id is not None and user_id != owner_id):
+    target = (await repository.targets_of(session, [subscription_id])).get(subscription_id)
+    if target is None or (owner_id is not None and target[0] != owner_id):
         raise SubscriptionNotFound(subscription_id)
-    await lock_users(session, [user_id])
-    sub = await repository.get_for_update(session, subscription_id)
-    if sub is None:
-        raise RuntimeError("invariant broken: sub is not None")
-    if sub.status not in action.sources:
-        raise InvalidTransition(f"cannot {action.name.replace('_', ' ')} a subscription that is {sub.status}")
-    model = await repository.model(session, sub.model_id)
-    if action.target == ACTIVE and not model.is_live:
-        raise ModelUnavailable(model.name)
-    if action is REVERT:
-        last = await repository.last_action(session, sub.id)
-        if last is None or last.action not in _ADMIN_DECISIONS:
-            raise InvalidTransition("only an admin approval or denial can be reverted")
-    access = await KeyAccessChange.capture(session, model_ids=[sub.model_id], user_ids=[user_id])
-    from_status = sub.status
-    await _set_status(
+    user_id, model_id = target
+    access = await KeyAccessChange.capture(session, model_ids=[model_id], user_ids=[user_id])
+    sub = await _apply(
         session,
         actor=actor,
-        sub=sub,
-        action=action.name,
-        to_status=action.target,
+        subscription_id=subscription_id,
+        action=action,
         reason=reason,
+        owner_id=owner_id,
         admin_decision=admin_decision,
     )
     await access.push(session, litellm)
-    log.info(
-        "subscription.transition.done",
-        subscription_id=str(sub.id),
-        action=action.name,
-        from_status=from_status,
-        to_status=sub.status,
-    )
     return await _out(session, sub.id)
 
 
@@ -387,21 +421,63 @@ async def decide_bulk(
     action: str,
     reason: str | None,
 ) -> BulkOut:
-    """Apply one decision to many subscriptions; each succeeds or fails on its own."""
-    if ADMIN_ACTIONS[action].reason_required and not (reason and reason.strip()):
+    """Apply one decision to many subscriptions; each succeeds or fails on its own.
+
+    Keys follow once for the whole batch: the owners are locked and their keys captured up
+    front, every transition is applied (each in its savepoint), then each key whose grant
+    changed gets one LiteLLM update — per key, not per request (LiteLLM's ``/key/bulk_update``
+    cannot set a key's models, so one ``/key/update`` per changed key is the floor). Should
+    LiteLLM fail, the keys already updated are put back and the whole batch rolls back (503).
+    """
+    decision = ADMIN_ACTIONS[action]
+    reason = reason.strip() if reason else None
+    if decision.reason_required and not reason:
         raise ReasonRequired(action)
+    unique = list(dict.fromkeys(ids))
+    targets = await repository.targets_of(session, unique)
+    access = await KeyAccessChange.capture(
+        session,
+        model_ids={model_id for _, model_id in targets.values()},
+        user_ids={user_id for user_id, _ in targets.values()},
+    )
     results: list[BulkItemOut] = []
-    for subscription_id in dict.fromkeys(ids):
+    for subscription_id in unique:
         try:
             async with session.begin_nested():
-                out = await decide(
-                    session, litellm, actor=actor, subscription_id=subscription_id, action=action, reason=reason
+                sub = await _apply(
+                    session,
+                    actor=actor,
+                    subscription_id=subscription_id,
+                    action=decision,
+                    reason=reason,
+                    owner_id=None,
+                    admin_decision=action != "revert",
                 )
-            results.append(BulkItemOut(id=subscription_id, ok=True, status=out.status))
+            results.append(BulkItemOut(id=subscription_id, ok=True, status=sub.status))
         except LiteMaaSError as exc:
             results.append(BulkItemOut(id=subscription_id, ok=False, error=exc.code, detail=exc.message))
+    keys_updated = await access.push(session, litellm)
     succeeded = sum(1 for r in results if r.ok)
-    return BulkOut(action=action, succeeded=succeeded, failed=len(results) - succeeded, results=results)
+    log.info("subscription.bulk.done", action=action, succeeded=succeeded, keys_updated=keys_updated)
+    return BulkOut(
+        action=action,
+        succeeded=succeeded,
+        failed=len(results) - succeeded,
+        keys_updated=keys_updated,
+        results=results,
+    )
+
+
+async def counters(session: AsyncSession) -> CountersOut:
+    """The queue's counters: pending now, approvals and denials since midnight UTC."""
+    now = utcnow()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    decided = await repository.decisions_since(session, midnight)
+    return CountersOut(
+        pending=await repository.count_status(session, PENDING),
+        approved_today=decided.get("approve", 0),
+        denied_today=decided.get("deny", 0),
+    )
 
 
 # --------------------------------------------------------------------------- catalog cascades
@@ -454,3 +530,66 @@ async def end_for_deleted_model(
 ) -> int:
     """The model is going: end its subscriptions, so keys lose it (the catalog marks it deleted)."""
     return await _cascade(session, litellm, actor=actor, model=model, action=MODEL_DELETED, reason=reason)
+
+
+# --------------------------------------------------------------------------- admin console counts
+
+
+async def status_counts_by_model(
+    session: AsyncSession, model_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Subscriptions per model and status (the models page's subscriber counts, a delete's cascade)."""
+    return await repository.status_counts_by_model(session, model_ids)
+
+
+async def active_keys_for_model(session: AsyncSession, model_id: uuid.UUID) -> int:
+    """Active keys carrying the model: what a delete of it strips."""
+    return await count_active_keys_for_model(session, model_id)
+
+
+# --------------------------------------------------------------------------- direct grant
+
+GRANT_REASON = "granted directly by an admin (no approval request)"
+
+
+async def grant(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    model_ref: str,
+    reason: str | None = None,
+) -> tuple[SubscriptionOut, bool]:
+    """An admin gives a user a model directly, bypassing approval (audited as ``subscription.grant``).
+
+    Idempotent: an active subscription is returned as it is (``False``: nothing changed). Any
+    other state (none, pending, denied, cancelled) becomes active, with its history row, and
+    the user's keys carrying the model get it in LiteLLM (the grant rule of ``access``).
+    """
+    await users.get_user(session, user_id)
+    model = await repository.model_by_ref(session, model_ref)
+    if model is None or not model.is_live:
+        raise ModelNotFound(model_ref)
+    reason = (reason or "").strip() or GRANT_REASON
+    await lock_users(session, [user_id])
+    created = await repository.insert_if_absent(session, user_id=user_id, model_id=model.id, status=ACTIVE)
+    sub = await repository.get_by_user_model_for_update(session, user_id, model.id)
+    if sub is None:
+        raise RuntimeError("invariant broken: sub is not None")
+    if not created and sub.status == ACTIVE:
+        return await _out(session, sub.id), False
+    access = await KeyAccessChange.capture(session, model_ids=[model.id], user_ids=[user_id])
+    await _set_status(
+        session,
+        actor=actor,
+        sub=sub,
+        action="grant",
+        to_status=ACTIVE,
+        reason=reason,
+        admin_decision=True,
+        created=created,
+    )
+    await access.push(session, litellm)
+    log.info("subscription.grant.done", subscription_id=str(sub.id), model=model.name)
+    return await _out(session, sub.id), True

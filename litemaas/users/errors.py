@@ -40,3 +40,9 @@ class UsernameTaken(Conflict):
 
 class SelfLockout(BadRequest):
     """An admin may not demote or deactivate their own account (another admin or the CLI can)."""
+
+
+class ConfirmationRequired(BadRequest):
+    """A change to many users needs ``confirm: true``."""
+
+    code = "confirmation_required"

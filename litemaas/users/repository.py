@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from litemaas.kit.search import LIKE_ESCAPE, escape_like
-from litemaas.models.user import User
+from litemaas.models.admin_setting import AdminSetting
+from litemaas.models.user import SEARCH_TEXT, User
 from litemaas.models.user_limit import UserLimit
 
 
@@ -109,24 +110,60 @@ async def search(
     text: str | None = None,
     role: str | None = None,
     active: bool | None = None,
+    provider: str | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[User], int]:
-    """One page of users by username, and the number matching the filters."""
+    """One page of users by username, and the number matching the filters.
+
+    The text search is a substring match served by a trigram index (migration 0006).
+    """
     conditions: list[ColumnElement[bool]] = []
     if text:
-        pattern = f"%{escape_like(text)}%"
-        conditions.append(
-            or_(
-                User.username.ilike(pattern, escape=LIKE_ESCAPE),
-                User.email.ilike(pattern, escape=LIKE_ESCAPE),
-                User.display_name.ilike(pattern, escape=LIKE_ESCAPE),
-            )
-        )
+        # Username, e-mail or display name containing ``text``, ignoring case: one expression the
+        # trigram index ix_users_search_trgm covers.
+        pattern = f"%{escape_like(text.lower())}%"
+        conditions.append(literal_column(SEARCH_TEXT).like(pattern, escape=LIKE_ESCAPE))
     if role is not None:
         conditions.append(User.role == role)
     if active is not None:
         conditions.append(User.is_active.is_(active))
+    if provider is not None:
+        conditions.append(User.identity_provider == provider)
     total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
     users = await session.scalars(select(User).where(*conditions).order_by(User.username).limit(limit).offset(offset))
     return list(users.all()), int(total or 0)
+
+
+async def setting(session: AsyncSession, name: str) -> dict[str, Any] | None:
+    """A stored admin setting document (``admin_settings``), e.g. the defaults for new users."""
+    return await session.scalar(select(AdminSetting.value).where(AdminSetting.name == name))
+
+
+async def put_setting(session: AsyncSession, name: str, value: dict[str, Any], *, updated_by: uuid.UUID | None) -> None:
+    statement = insert(AdminSetting).values(name=name, value=value, updated_by_id=updated_by)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[AdminSetting.name],
+            set_={"value": value, "updated_by_id": updated_by, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+async def active_users_after(session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[User]:
+    """Active users by id, after ``after`` (keyset paging through all of them)."""
+    statement = select(User).where(User.is_active.is_(True)).order_by(User.id).limit(limit)
+    if after is not None:
+        statement = statement.where(User.id > after)
+    return list((await session.scalars(statement)).all())
+
+
+async def user_limits_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, UserLimit]:
+    rows = await session.scalars(select(UserLimit).where(UserLimit.user_id.in_(user_ids)))
+    return {row.user_id: row for row in rows}
+
+
+async def providers(session: AsyncSession) -> list[str]:
+    """The identity providers users came from (for the filter)."""
+    rows = await session.scalars(select(User.identity_provider).distinct().order_by(User.identity_provider))
+    return list(rows)

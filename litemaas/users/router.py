@@ -15,7 +15,15 @@ from litemaas.litellm_admin.dependencies import LiteLLMAdmin, OptionalLiteLLMAdm
 from litemaas.users import limits, service
 from litemaas.users.cache import UserCache
 from litemaas.users.dependencies import UserWriter
-from litemaas.users.schemas import ActiveChange, RoleChange, UserLimitsIn, UserLimitsOut, UserOut
+from litemaas.users.schemas import (
+    ActiveChange,
+    ApplyDefaultsIn,
+    ApplyDefaultsOut,
+    RoleChange,
+    UserLimitsIn,
+    UserLimitsOut,
+    UserOut,
+)
 
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
@@ -27,9 +35,10 @@ async def list_users(
     search: Annotated[str | None, Query(max_length=200)] = None,
     role: Role | None = None,
     active: bool | None = None,
+    provider: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Page[UserOut]:
     rows, total = await service.list_users(
-        session, search=search, role=role, active=active, limit=page.limit, offset=page.offset
+        session, search=search, role=role, active=active, provider=provider, limit=page.limit, offset=page.offset
     )
     return Page(items=[UserOut.model_validate(u) for u in rows], total=total, limit=page.limit, offset=page.offset)
 
@@ -93,3 +102,19 @@ async def set_limits(
     principal: UserWriter,
 ) -> UserLimitsOut:
     return await limits.set_user_limits(session, litellm, actor=principal, user_id=user_id, data=body)
+
+
+@router.post("/apply-defaults", response_model=ApplyDefaultsOut)
+async def apply_defaults(
+    session: Session, litellm: LiteLLMAdmin, body: ApplyDefaultsIn, principal: UserWriter
+) -> ApplyDefaultsOut:
+    """Give every active user the defaults for new users (LiteLLM first, then ours; per-user results)."""
+    return await limits.apply_defaults(session, litellm, actor=principal, confirm=body.confirm, reason=body.reason)
+
+
+@router.post("/{user_id}/reset-spend", response_model=UserLimitsOut)
+async def reset_spend(
+    session: Session, litellm: LiteLLMAdmin, user_id: uuid.UUID, principal: UserWriter
+) -> UserLimitsOut:
+    """Set the user's spend in LiteLLM back to 0 (their user budget starts again)."""
+    return await limits.reset_user_spend(session, litellm, actor=principal, user_id=user_id)

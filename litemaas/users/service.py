@@ -20,7 +20,7 @@ from litemaas.db import after_commit
 from litemaas.kit.time import utcnow
 from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.models.user import User
-from litemaas.users import repository
+from litemaas.users import limits, repository
 from litemaas.users.cache import UserStateCache
 from litemaas.users.errors import (
     AccountDeactivated,
@@ -30,6 +30,7 @@ from litemaas.users.errors import (
     UsernameTaken,
     UserNotFound,
 )
+from litemaas.users.schemas import UserDefaults
 
 _NAME_MAX = 255  # users.username and users.subject columns
 _EMAIL_MAX = 320  # the longest valid e-mail address (RFC 3696 errata)
@@ -118,6 +119,8 @@ async def login(
         raise RuntimeError("invariant broken: user is not None")
     actor = SystemActor(label=user.username, via="login", user_id=user.id)
     if created:
+        # The defaults for new users, in our row now and in LiteLLM's user created below from it.
+        await limits.give_new_user_defaults(session, user.id)
         await record(
             session,
             actor=actor,
@@ -271,6 +274,7 @@ async def list_users(
     search: str | None = None,
     role: Role | None = None,
     active: bool | None = None,
+    provider: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[User], int]:
@@ -279,6 +283,22 @@ async def list_users(
         text=search,
         role=role.value if role is not None else None,
         active=active,
+        provider=provider,
         limit=limit,
         offset=offset,
     )
+
+
+async def identity_providers(session: AsyncSession) -> list[str]:
+    """The identity providers users came from (the list filter's choices)."""
+    return await repository.providers(session)
+
+
+async def get_user_defaults(session: AsyncSession) -> UserDefaults:
+    """The limits a new user gets at first login (the ``user_defaults`` setting)."""
+    return await limits.user_defaults(session)
+
+
+async def set_user_defaults(session: AsyncSession, *, actor: Actor, defaults: UserDefaults) -> UserDefaults:
+    """Change the defaults for new users (existing users keep theirs unless they are applied to all)."""
+    return await limits.set_user_defaults(session, actor=actor, defaults=defaults)

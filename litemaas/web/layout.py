@@ -23,6 +23,8 @@ class NavItem:
     order: int = 100
     # Message id of the group heading (``N_("Administration")``), None for the top level.
     group: str | None = None
+    # A fragment (a small counter) loaded into the entry after the page, e.g. pending approvals.
+    badge_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ DOMAINS = (
     "api_keys",
     "audit",
     "auth",
+    "backups",
     "jobs",
     "models_catalog",
     "playground",

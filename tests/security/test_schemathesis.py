@@ -229,7 +229,7 @@ def _seed(target: FuzzTarget, litellm_stack: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(litellm_stack: Any) -> Iterator[FuzzTarget]:
+def fuzz_target(litellm_stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     name, database_url = _create_database()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -246,6 +246,9 @@ def fuzz_target(litellm_stack: Any) -> Iterator[FuzzTarget]:
         master_key=litellm_stack.master_key,
         # Usage analytics read LiteLLM's daily spend from its database, as in a deployment.
         litellm_database_url=litellm_stack.litellm_database_url,
+        # Backups configured as in a deployment (a directory here), so their routes answer 2xx/4xx.
+        backup_storage="local",
+        backup_local_dir=tmp_path_factory.mktemp("fuzz-backups"),
         log_level="WARNING",
         log_json=True,
     )

@@ -19,6 +19,7 @@ from litemaas.models_catalog import capabilities
 from litemaas.models_catalog import service as catalog
 from litemaas.models_catalog.router import model_out
 from litemaas.models_catalog.schemas import ModelOut
+from litemaas.settings_admin import service as settings_admin
 from litemaas.subscriptions import service as subscriptions
 from litemaas.subscriptions.schemas import SubscriptionOut
 from litemaas.web import examples
@@ -173,7 +174,8 @@ async def model_page(
     model_ref: str, user: Reader, render: Render, session: Session, settings: PortalSettings
 ) -> HTMLResponse:
     model = model_out(await catalog.get_model(session, model_ref))
-    proxy_url = settings.public_proxy_url or settings.proxy_url
+    portal = await settings_admin.portal_values(session, settings)
+    proxy_url = portal.public_proxy_url
     sets = examples.for_model(
         model.name,
         [c.name for c in model.capabilities],
@@ -193,6 +195,7 @@ async def model_page(
         colours=LABEL_COLOURS,
         capability_labels=CAPABILITY_LABELS,
         can_subscribe=Permission.SUBSCRIPTIONS_OWN in user.principal.permissions,
+        currency_symbol=portal.currency_symbol,
         error=None,
         reason="",
     )

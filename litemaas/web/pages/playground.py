@@ -44,13 +44,14 @@ async def playground_page(
     user: PlaygroundUser, render: Render, session: Session, settings: PortalSettings
 ) -> HTMLResponse:
     models = await playground.chat_models(session, user.user_id)
+    wanted, max_tokens = await playground.limits(session, settings)
     return render(
         "playground/playground.html",
         user,
         models=models,
-        max_tokens_limit=settings.playground_max_tokens,
-        rpm_limit=settings.playground_rpm_limit,
-        tpm_limit=settings.playground_tpm_limit,
+        max_tokens_limit=max_tokens,
+        rpm_limit=wanted.rpm_limit,
+        tpm_limit=wanted.tpm_limit,
     )
 
 
