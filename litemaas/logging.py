@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -42,6 +42,20 @@ def build_formatter(json_output: bool = True) -> logging.Formatter:
     )
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time: commands keep stdout for their report."""
+
+    _litemaas = True
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stdout`` is at the time (test runners swap it)."""
 
@@ -56,8 +70,13 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
-    """Route structlog and stdlib logging (uvicorn, alembic) through one JSON renderer."""
+def configure_logging(
+    level: str = "INFO", json_output: bool = True, *, stream: Literal["stdout", "stderr"] = "stdout"
+) -> None:
+    """Route structlog and stdlib logging (uvicorn, alembic) through one JSON renderer.
+
+    Servers log on stdout; commands pass ``stream="stderr"`` so their stdout carries only the report.
+    """
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -65,10 +84,10 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_litemaas", False):
-            root.removeHandler(handler)
-    handler = _StdoutHandler()
+    for existing in list(root.handlers):
+        if getattr(existing, "_litemaas", False):
+            root.removeHandler(existing)
+    handler: logging.Handler = _StdoutHandler() if stream == "stdout" else _StderrHandler()
     handler.setFormatter(build_formatter(json_output))
     root.addHandler(handler)
     root.setLevel(level.upper())

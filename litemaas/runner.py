@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import typer
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ from litemaas.db import create_engine, create_sessionmaker, session_scope
 from litemaas.errors import LiteMaaSError
 from litemaas.litellm_admin.client import LiteLLMAdminClient
 from litemaas.litellm_admin.dependencies import create_client
+from litemaas.logging import configure_logging
 from litemaas.redis import create_redis
 
 T = TypeVar("T")
@@ -97,6 +99,14 @@ def run(
     max_overflow: int = 0,
 ) -> T:
     """Run ``work`` in one transaction; missing settings exit 2, a LiteMaaSError exits 1, both with one line."""
+
+    try:
+        effective = settings or get_settings()
+    except ValidationError as exc:
+        typer.echo(f"invalid settings: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(effective.log_level, effective.log_json, stream="stderr")
+    settings = effective
 
     async def main() -> T:
         async with cli_context(settings, litellm=litellm, pool_size=pool_size, max_overflow=max_overflow) as ctx:

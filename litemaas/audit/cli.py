@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,13 +18,19 @@ app = typer.Typer(help="The audit log.", no_args_is_help=True)
 def _when(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
+    from litemaas.errors import BadRequest
     from litemaas.kit.bounds import utc_filter
 
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{name}: not an ISO 8601 date or time: {value!r}") from None
-    return utc_filter(parsed, name)
+    if len(value.strip()) == 10:  # a bare date is that day's start in UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return utc_filter(parsed, name)
+    except BadRequest as exc:
+        raise typer.BadParameter(f"{name}: {exc.message}") from None
 
 
 @app.command("export")

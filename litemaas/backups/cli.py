@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -32,7 +30,7 @@ def _run(work: Callable[[BackupConfig], T]) -> T:
     from litemaas.backups.service import config_from
     from litemaas.config import get_settings
     from litemaas.errors import LiteMaaSError
-    from litemaas.logging import build_formatter, configure_logging
+    from litemaas.logging import configure_logging
 
     try:
         settings = get_settings()
@@ -40,14 +38,7 @@ def _run(work: Callable[[BackupConfig], T]) -> T:
         typer.echo(f"invalid settings: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
     # Logs on stderr: stdout carries only the report.
-    configure_logging(settings.log_level, settings.log_json)
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_litemaas", False):
-            root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(build_formatter(settings.log_json))
-    root.addHandler(stderr)
+    configure_logging(settings.log_level, settings.log_json, stream="stderr")
     try:
         return work(config_from(settings))
     except (BackupsNotConfigured, RestoreRefused) as exc:

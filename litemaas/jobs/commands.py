@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -15,28 +13,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _logs_to_stderr(level: str, json_output: bool) -> None:
-    """Structured (redacted) logs on stderr, so stdout carries only the report."""
-    from litemaas.logging import build_formatter, configure_logging
-
-    configure_logging(level, json_output)
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_litemaas", False):
-            root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(build_formatter(json_output))
-    root.addHandler(stderr)
-
-
 def _run_job(work: Callable[[CliContext], Awaitable[T]]) -> T:
     """The shared command runner, with LiteLLM required and the logs on stderr."""
-    from litemaas.config import get_settings
     from litemaas.runner import run
 
-    settings = get_settings()
-    _logs_to_stderr(settings.log_level, settings.log_json)
-    return run(work, settings, litellm="required", pool_size=2, max_overflow=2)
+    return run(work, litellm="required", pool_size=2, max_overflow=2)
 
 
 def reconcile_command(

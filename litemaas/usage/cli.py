@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,29 +20,16 @@ app = typer.Typer(help="Usage analytics: the cache of LiteLLM's daily spend, and
 Json = Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")]
 
 
-def _logs_to_stderr(level: str, json_output: bool) -> None:
-    """Structured logs on stderr: stdout carries only the report or the export."""
-    from litemaas.logging import build_formatter, configure_logging
-
-    configure_logging(level, json_output)
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_litemaas", False):
-            root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(build_formatter(json_output))
-    root.addHandler(stderr)
-
-
 @asynccontextmanager
 async def _runtime() -> AsyncIterator[UsageRuntime]:
     from litemaas.config import get_settings
     from litemaas.db import create_engine, create_sessionmaker
     from litemaas.litellm_admin.dependencies import create_daily_spend
+    from litemaas.logging import configure_logging
     from litemaas.usage.service import AnalyticsCache, UsageRuntime, policy_from
 
     settings = get_settings()
-    _logs_to_stderr(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, stream="stderr")
     if not settings.database_url:
         raise typer.BadParameter("LITEMAAS_DATABASE_URL is not set")
     engine = create_engine(settings.database_url, pool_size=2, max_overflow=2)

@@ -47,9 +47,9 @@ def _admin_token(base_url: str, role: str = "admin") -> str:
 
 def test_settings_commands_and_client(run_cli, backend_process):
     label = unique("C")[:16]
-    shown = run_cli("settings", "set", "playground_rpm_limit=11", f"currency_label={label}").output
-    assert json.loads(shown)["playground_rpm_limit"] == 11
-    current = json.loads(run_cli("settings", "show").output)
+    shown_out = run_cli("settings", "set", "playground_rpm_limit=11", f"currency_label={label}").stdout
+    assert json.loads(shown_out)["playground_rpm_limit"] == 11
+    current = json.loads(run_cli("settings", "show").stdout)
     assert current["portal"]["effective"]["currency_label"] == label
     assert "api_keys" in current
     bad = run_cli("settings", "set", "public_proxy_url=ftp://x", code=2)
@@ -86,6 +86,9 @@ def test_audit_export_command_and_client(run_cli, backend_process, tmp_path):
     assert any(marker in r["after"] for r in rows)
     bad = run_cli("audit", "export", "--since", "not-a-date", code=2)
     assert "since" in bad.output
+    # A time without a zone is ambiguous: refused naming the option, not a traceback.
+    naive = run_cli("audit", "export", "--until", "2030-01-01T10:00", code=2)
+    assert "until" in naive.output and "timezone" in naive.output
 
     with LiteMaaSClient(backend_process.url, _admin_token(backend_process.url, "admin_readonly")) as api:
         written = api.export_audit_to(tmp_path / "client.csv", text=marker)
@@ -98,11 +101,11 @@ def test_audit_export_command_and_client(run_cli, backend_process, tmp_path):
 
 
 def test_models_commands_and_client_without_litellm(run_cli, backend_process):
-    listed = run_cli("models", "list", "--json").output
+    listed = run_cli("models", "list", "--json").stdout
     assert isinstance(json.loads(listed), list)
     # Nothing listens on a free port of the simulator's host (allowed in development): unreachable, exit 1.
     down = run_cli("models", "test-connection", f"http://127.0.0.1:{free_port()}/v1", "m", code=1)
-    assert down.output.strip() == "unreachable"
+    assert down.stdout.strip() == "unreachable"
     refused = run_cli("models", "test-connection", "http://169.254.169.254/v1", "m", code=2)
     assert "refused" in refused.output
 

@@ -64,6 +64,7 @@ async def test_approver_story_from_the_queue_to_the_proxy(
     user = await _user(stack_api, name)
     sub = await _request(user, GUARD, reason="safety evaluation for the workshop")
     assert sub["status"] == "pending"
+    assert (await _request(user, CHAT))["status"] == "active"
     key = await _key(user, [CHAT])
     # Not yet: the key cannot carry the restricted model and the proxy refuses it.
     refused = await user.post("/api/v1/keys", json={"alias": "early", "models": [GUARD]})
@@ -174,8 +175,9 @@ async def test_queue_filters_counters_and_one_key_update_per_key(stack_api: Any)
     ).json()
     assert approved["succeeded"] == 3
     # Each user gets two keys on the model; a bulk denial then updates each key once.
-    for u in users:
-        await _key(u, [GUARD, CHAT])
+    # (only users[0] subscribed to CHAT, so only their first key carries it).
+    for i, u in enumerate(users):
+        await _key(u, [GUARD, CHAT] if i == 0 else [GUARD])
         await _key(u, [GUARD])
     ids = [s["id"] for s in subs] + [open_sub["id"], str(uuid.uuid4())]
     denied = (
