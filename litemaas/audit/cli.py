@@ -25,7 +25,7 @@ def _when(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{name}: not an ISO 8601 date or time: {value!r}") from None
-    if len(value.strip()) == 10:  # a bare date is that day's start in UTC
+    if "T" not in value and " " not in value.strip():  # a bare date is that day's start in UTC
         parsed = parsed.replace(tzinfo=UTC)
     try:
         return utc_filter(parsed, name)

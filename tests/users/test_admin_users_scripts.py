@@ -74,6 +74,11 @@ def _run(*args: str, code: int = 0) -> Any:
     return result
 
 
+async def _arun(*args: str, code: int = 0) -> Any:
+    """``_run`` off the event loop: the commands call ``asyncio.run`` themselves."""
+    return await asyncio.to_thread(_run, *args, code=code)
+
+
 def test_typed_client_covers_the_user_admin_actions(served: str, litellm_stack: Any) -> None:
     owner = f"owner-{uuid.uuid4().hex[:6]}"
     admin = _browser(served, owner, "admin")
@@ -122,28 +127,28 @@ async def test_cli_users_commands(login: Any, cli_env: dict[str, str], litellm_a
     user = await login(username)
     user_id = (await user.get("/api/v1/auth/me")).json()["user_id"]
 
-    shown = _run("users", "show", username).output
+    shown = (await _arun("users", "show", username)).output
     assert f"id:          {user_id}" in shown and "manual -, from groups -" in shown
 
-    out = _run("users", "limits", "set", username, "--tpm", "4444", "--rpm", "44").output
+    out = (await _arun("users", "limits", "set", username, "--tpm", "4444", "--rpm", "44")).output
     assert "tpm_limit=4444" in out and "rpm_limit=44" in out
     info = await litellm_admin.user_info(user_id)
     assert (info.tpm_limit, info.rpm_limit) == (4444, 44)
     # The other limits stayed; --clear removes one.
-    _run("users", "limits", "set", username, "--clear", "rpm_limit")
+    await _arun("users", "limits", "set", username, "--clear", "rpm_limit")
     assert (await litellm_admin.user_info(user_id)).rpm_limit is None
-    bad = _run("users", "limits", "set", username, "--budget-duration", "soon", code=1)
+    bad = await _arun("users", "limits", "set", username, "--budget-duration", "soon", code=1)
     assert "duration" in bad.output
 
-    before = _run("users", "defaults", "get").output
+    before = (await _arun("users", "defaults", "get")).output
     try:
-        assert "rpm_limit: 77" in _run("users", "defaults", "set", "--rpm", "77").output
-        refused = _run("users", "apply-defaults", code=2)
+        assert "rpm_limit: 77" in (await _arun("users", "defaults", "set", "--rpm", "77")).output
+        refused = await _arun("users", "apply-defaults", code=2)
         assert "--yes" in refused.output
-        applied = _run("users", "apply-defaults", "--yes", "--reason", "cli test").output
+        applied = (await _arun("users", "apply-defaults", "--yes", "--reason", "cli test")).output
         assert f"{username}: applied" in applied
         assert (await litellm_admin.user_info(user_id)).rpm_limit == 77
-        again = _run("users", "apply-defaults", "--yes").output
+        again = (await _arun("users", "apply-defaults", "--yes")).output
         assert f"{username}: unchanged" in again and "applied 0" in again
     finally:
         values = dict(line.split(": ", 1) for line in before.strip().splitlines())
@@ -163,7 +168,7 @@ async def test_cli_users_commands(login: Any, cli_env: dict[str, str], litellm_a
             if pair[1] == "-"
             for a in ("--clear", name)
         ]
-        _run("users", "defaults", "set", *flat, *clears)
+        await _arun("users", "defaults", "set", *flat, *clears)
 
 
 def _readme_script() -> str:
