@@ -140,16 +140,19 @@ def run_tool(args: list[str], target: Target | None, *, timeout: int, what: str)
     env = target.libpq_env() if target is not None else {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     try:
         done = subprocess.run(  # noqa: S603  argv built from fixed flags and our own paths, no shell
-            args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            args, env=env, capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         raise BackupFailed(f"{what}: did not finish within {timeout} s") from None
     except OSError as exc:
         raise BackupFailed(f"{what}: cannot run {Path(args[0]).name}: {exc.strerror}") from None
+    # A damaged archive makes pg_restore echo its raw bytes: decode leniently, never crash on them.
+    stdout = done.stdout.decode("utf-8", errors="replace")
     if done.returncode != 0:
-        detail = _redact(done.stderr.strip(), target)[-_STDERR_TAIL:]
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        detail = _redact(stderr.strip(), target)[-_STDERR_TAIL:]
         raise BackupFailed(f"{what} failed (exit {done.returncode}): {detail}")
-    return done.stdout
+    return stdout
 
 
 def _redact(text: str, target: Target | None) -> str:

@@ -301,3 +301,17 @@ def test_typed_client_against_a_running_backend(settings, litellm_database, back
             assert client.get_backup(backup_id)["verification"]["kind"] == "test_restore"
             assert client.prune_backups(dry_run=True)["deleted"] == []
     assert os.listdir(backup_dir) == [backup_id]
+
+
+def test_a_tool_printing_raw_bytes_is_a_clear_failure_not_a_crash():
+    """A damaged archive makes pg_restore echo its bytes on stderr: reported, never a UnicodeDecodeError."""
+    import sys
+
+    from litemaas.backups.errors import BackupFailed
+    from litemaas.backups.pgtools import run_tool
+
+    script = "import sys; sys.stderr.buffer.write(b'dependency ID \\xcd\\xcd\\xc6\\xff out of range'); sys.exit(1)"
+    with pytest.raises(BackupFailed) as failed:
+        run_tool([sys.executable, "-c", script], None, timeout=30, what="pg_restore --list of x.dump")
+    assert "pg_restore --list of x.dump failed (exit 1)" in failed.value.message
+    assert "out of range" in failed.value.message
