@@ -9,6 +9,10 @@ from litemaas.api_keys.router import router as api_keys_router
 from litemaas.audit.router import router as audit_router
 from litemaas.auth.router import router as auth_router
 from litemaas.backups.router import router as backups_router
+from litemaas.banners.router import admin_router as banners_admin_router
+from litemaas.banners.router import router as banners_router
+from litemaas.branding.router import admin_router as branding_admin_router
+from litemaas.branding.router import router as branding_router
 from litemaas.health.router import router as health_router
 from litemaas.jobs.router import router as jobs_router
 from litemaas.models_catalog.router import router as models_router
@@ -34,3 +38,7 @@ api_router.include_router(jobs_router)
 api_router.include_router(usage_router)
 api_router.include_router(usage_admin_router)
 api_router.include_router(backups_router)
+api_router.include_router(branding_router)
+api_router.include_router(branding_admin_router)
+api_router.include_router(banners_router)
+api_router.include_router(banners_admin_router)

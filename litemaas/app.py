@@ -15,6 +15,8 @@ from litemaas.auth.dependencies import IDENTITY_PROVIDERS, SESSIONS
 from litemaas.auth.providers import build_providers
 from litemaas.auth.router import login_router
 from litemaas.auth.sessions import SessionManager
+from litemaas.banners import service as banners
+from litemaas.branding import service as branding
 from litemaas.config import Settings, get_settings, require_settings
 from litemaas.db import ENGINE, SESSIONMAKER, create_engine, create_sessionmaker
 from litemaas.dependencies import HTTP_CLIENT, METRICS, SETTINGS
@@ -79,6 +81,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ),
     )
     LITELLM_ADMIN.set(app, litellm_admin)
+    # The portal's branding and banners, read at most every few seconds per replica.
+    branding.BRANDING_CACHE.set(app, branding.new_cache())
+    banners.BANNER_CACHE.set(app, banners.new_cache())
     # LiteLLM's daily spend (usage analytics' source): read-only, from LITEMAAS_LITELLM_DATABASE_URL.
     daily_spend = create_daily_spend(settings)
     LITELLM_DAILY_SPEND.set(app, daily_spend)

@@ -76,6 +76,7 @@ def _register_domain_commands() -> None:
     from litemaas.api_keys.cli import app as keys_app
     from litemaas.audit.cli import app as audit_app
     from litemaas.backups.cli import app as backup_app
+    from litemaas.banners.cli import app as banners_app
     from litemaas.jobs.commands import jobs_app, reconcile_command, sync_models_command
     from litemaas.models_catalog.cli import app as models_app
     from litemaas.settings_admin.cli import app as settings_app
@@ -95,6 +96,7 @@ def _register_domain_commands() -> None:
     app.add_typer(settings_app, name="settings")
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(banners_app, name="banners")
 
 
 _register_domain_commands()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import uuid
 from collections.abc import Iterator
@@ -58,6 +59,10 @@ def _api_error(response: httpx.Response) -> LiteMaaSAPIError:
         str(body.get("detail", response.reason_phrase)),
         body.get("field"),
     )
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 class _Model(BaseModel):
@@ -597,6 +602,76 @@ class LiteMaaSClient:
     def set_api_key_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
         current: dict[str, Any] = self.request("PUT", "/admin/settings/api-keys", json=settings)
         return current
+
+    # --- branding and banners (admin console) -----------------------------------------
+    def branding(self) -> dict[str, Any]:
+        """Title, subtitle, footer text and the images (``{slot: {url, content_type, size, sha256} | None}``)."""
+        current: dict[str, Any] = self.request("GET", "/admin/branding")
+        return current
+
+    def set_branding(
+        self, *, title: str | None = None, subtitle: str | None = None, footer_text: str | None = None
+    ) -> dict[str, Any]:
+        """Replace the texts (``None`` goes back to the portal's default)."""
+        body = {"title": title, "subtitle": subtitle, "footer_text": footer_text}
+        current: dict[str, Any] = self.request("PUT", "/admin/branding", json=body)
+        return current
+
+    def upload_branding_image(
+        self, slot: str, image: bytes | str | os.PathLike[str], *, content_type: str | None = None
+    ) -> dict[str, Any]:
+        """Store an image in ``slot`` (``login_logo``, ``logo_light``, ``logo_dark``): bytes or a file path.
+
+        ``content_type`` defaults to the file name's type (``application/octet-stream`` for bytes:
+        the server then goes by content alone). A refused image raises ``LiteMaaSAPIError`` whose
+        ``code`` names the problem (``image_too_large``, ``image_type_mismatch``, ``svg_refused``, ...).
+        """
+        if isinstance(image, bytes):
+            data = image
+            guessed = None
+        else:
+            with open(image, "rb") as source:
+                data = source.read()
+            guessed = mimetypes.guess_type(os.fspath(image))[0]
+        label = content_type or guessed or "application/octet-stream"
+        stored: dict[str, Any] = self.request(
+            "PUT", f"/admin/branding/images/{slot}", content=data, headers={"Content-Type": label}
+        )
+        return stored
+
+    def delete_branding_image(self, slot: str) -> None:
+        self.request("DELETE", f"/admin/branding/images/{slot}")
+
+    def list_banners(self) -> list[dict[str, Any]]:
+        """Every banner in display order, with its status (active, scheduled, expired, disabled)."""
+        banners: list[dict[str, Any]] = self.request("GET", "/admin/banners")
+        return banners
+
+    def create_banner(self, message: str, **fields: Any) -> dict[str, Any]:
+        """Create a banner: ``severity``, ``message_format`` ("text"/"markdown"), ``link_url``, ``link_text``,
+        ``starts_at``/``ends_at`` (datetimes or ISO text), ``target_roles``, ``dismissible``, ``enabled``."""
+        body = {"message": message, **{k: _jsonable(v) for k, v in fields.items()}}
+        created: dict[str, Any] = self.request("POST", "/admin/banners", json=body)
+        return created
+
+    def update_banner(self, banner_id: uuid.UUID | str, message: str, **fields: Any) -> dict[str, Any]:
+        """Replace a banner's fields (a field left out takes its default)."""
+        body = {"message": message, **{k: _jsonable(v) for k, v in fields.items()}}
+        updated: dict[str, Any] = self.request("PUT", f"/admin/banners/{banner_id}", json=body)
+        return updated
+
+    def delete_banner(self, banner_id: uuid.UUID | str) -> None:
+        self.request("DELETE", f"/admin/banners/{banner_id}")
+
+    def reorder_banners(self, ids: list[uuid.UUID] | list[str] | list[uuid.UUID | str]) -> list[dict[str, Any]]:
+        """Show these banners first, in this order (the others follow)."""
+        banners: list[dict[str, Any]] = self.request("PUT", "/admin/banners/order", json={"ids": [str(i) for i in ids]})
+        return banners
+
+    def my_banners(self) -> list[dict[str, Any]]:
+        """The banners the token's user sees now (their role, in the window, not dismissed)."""
+        banners: list[dict[str, Any]] = self.request("GET", "/banners")
+        return banners
 
     # --- audit export -----------------------------------------------------------------
     def audit_event(self, event_id: uuid.UUID | str) -> AuditEvent:

@@ -10,6 +10,10 @@ from litemaas.models.api_key import ApiKey
 from litemaas.models.api_key_model import ApiKeyModel
 from litemaas.models.api_key_token import ApiKeyToken
 from litemaas.models.audit_event import AuditEvent
+from litemaas.models.banner import Banner
+from litemaas.models.banner_dismissal import BannerDismissal
+from litemaas.models.branding import Branding
+from litemaas.models.branding_image import BrandingImage
 from litemaas.models.catalog_model import CatalogModel
 from litemaas.models.job_run import JobRun
 from litemaas.models.key_cleanup_exemption import KeyCleanupExemption
@@ -29,7 +33,11 @@ __all__ = [
     "ApiKeyModel",
     "ApiKeyToken",
     "AuditEvent",
+    "Banner",
+    "BannerDismissal",
     "Base",
+    "Branding",
+    "BrandingImage",
     "CatalogModel",
     "JobRun",
     "KeyCleanupExemption",

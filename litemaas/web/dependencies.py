@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
+from markupsafe import Markup
 
 from litemaas.auth.dependencies import PERMISSION_ATTR, SAFE_METHODS, BrowserSessions, get_principal, get_sessions
 from litemaas.auth.dependencies import get_identity_providers as auth_identity_providers
@@ -19,13 +20,17 @@ from litemaas.auth.permissions import Permission
 from litemaas.auth.principal import Principal
 from litemaas.auth.providers import IdentityProvider
 from litemaas.auth.sessions import CSRF_HEADER
+from litemaas.banners import service as banners_service
+from litemaas.banners.schemas import VisibleBanner
+from litemaas.branding import service as branding_service
+from litemaas.branding.schemas import BrandingOut, ImageSlot
 from litemaas.config import Settings
 from litemaas.db import Session
 from litemaas.dependencies import get_app_settings
-from litemaas.errors import Unauthorized
+from litemaas.errors import LiteMaaSError, Unauthorized
 from litemaas.kit.app_state import AppSlot
 from litemaas.users.cache import UserCache
-from litemaas.web.layout import DEFAULT_BRANDING, Branding
+from litemaas.web.layout import DEFAULT_BRANDING, Banner, Branding
 from litemaas.web.rendering import LoginRequired, PageForbidden, PageRenderer, PageSession, Portal
 
 __all__ = [
@@ -61,29 +66,8 @@ def get_identity_providers(request: Request) -> Mapping[str, IdentityProvider]:
     return auth_identity_providers(request)
 
 
-def get_branding() -> Branding:
-    # The admin console's branding (database) replaces the defaults here.
-    return DEFAULT_BRANDING
-
-
 PortalSettings = Annotated[Settings, Depends(get_portal_settings)]
 IdentityProviders = Annotated[Mapping[str, IdentityProvider], Depends(get_identity_providers)]
-
-
-def get_render(
-    request: Request,
-    portal: Annotated[Portal, Depends(get_portal)],
-    branding: Annotated[Branding, Depends(get_branding)],
-) -> PageRenderer:
-    return PageRenderer(portal, request, branding)
-
-
-Render = Annotated[PageRenderer, Depends(get_render)]
-
-
-def render_for(request: Request) -> PageRenderer:
-    """The renderer for a request whose route failed before its dependencies were all solved."""
-    return PageRenderer(get_portal(request), request, get_branding())
 
 
 def _csrf_token(request: Request, principal: Principal) -> str:
@@ -114,6 +98,98 @@ async def lift_form_csrf(request: Request) -> None:
         token = (await request.form()).get(CSRF_FORM_FIELD)
         if isinstance(token, str):
             request.state.csrf_form_token = token
+
+
+async def _layout_principal(
+    request: Request,
+    _form_csrf: Annotated[None, Depends(lift_form_csrf)],
+    session: Session,
+    users: UserCache,
+    sessions: BrowserSessions,
+) -> Principal | None:
+    """The caller, for the layout's banners; None when anonymous or when the credential fails
+    (the page's own ``page_user`` answers for that: a redirect to login, or the 403 page)."""
+    try:
+        return await get_principal(request, session, users, sessions)
+    except LiteMaaSError:
+        return None
+
+
+def _layout_branding(
+    look: BrandingOut | None, banners: list[VisibleBanner] | tuple[VisibleBanner, ...] = ()
+) -> Branding:
+    if look is None:
+        return DEFAULT_BRANDING
+    urls = {slot: image.url if image is not None else None for slot, image in look.images.items()}
+    light = urls[ImageSlot.LOGO_LIGHT]
+    return Branding(
+        product_name=look.title,
+        subtitle=look.subtitle,
+        logo_url=light or urls[ImageSlot.LOGO_DARK],
+        logo_dark_url=urls[ImageSlot.LOGO_DARK] if light else None,
+        login_logo_url=urls[ImageSlot.LOGIN_LOGO] or light,
+        footer_text=look.footer_text,
+        banners=tuple(
+            Banner(
+                text=banner.message_html,
+                level=_LEVELS.get(banner.severity, "info"),
+                link_url=banner.link_url,
+                link_text=banner.link_text,
+                id=str(banner.id),
+                # Rendered by the banners domain: escaped first, then only its own tags added.
+                html=Markup(banner.message_html),  # noqa: S704
+                dismissible=banner.dismissible,
+            )
+            for banner in banners
+        ),
+    )
+
+
+_LEVELS: dict[str, Literal["info", "success", "warning", "danger"]] = {
+    "info": "info",
+    "success": "success",
+    "warning": "warning",
+    "danger": "danger",
+}
+
+
+async def get_branding(
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal | None, Depends(_layout_principal)],
+) -> Branding:
+    """The stored branding (cached for a few seconds per replica) and the caller's banners."""
+    look = await branding_service.portal_branding(session, branding_service.BRANDING_CACHE.get(request.app))
+    banners: list[VisibleBanner] = []
+    if principal is not None:
+        cache = banners_service.BANNER_CACHE.get(request.app)
+        banners = await banners_service.banners_for(
+            session, user_id=principal.user_id, role=principal.role, cache=cache
+        )
+    return _layout_branding(look, banners)
+
+
+def get_render(
+    request: Request,
+    portal: Annotated[Portal, Depends(get_portal)],
+    branding: Annotated[Branding, Depends(get_branding)],
+) -> PageRenderer:
+    return PageRenderer(portal, request, branding)
+
+
+Render = Annotated[PageRenderer, Depends(get_render)]
+
+
+def render_for(request: Request) -> PageRenderer:
+    """The renderer for a request whose route failed before its dependencies were all solved.
+
+    The branding is the last one read (no database here); banners are left out of error pages.
+    """
+    try:
+        look = branding_service.BRANDING_CACHE.get(request.app).peek()
+    except RuntimeError:  # the lifespan has not run (an app built for a route listing)
+        look = None
+    return PageRenderer(get_portal(request), request, _layout_branding(look))
 
 
 @cache

@@ -1,7 +1,7 @@
 """What the page layout shows around every page: branding, banners, navigation.
 
-The admin console fills branding and banners from the database; until then every field is
-empty and ``base.html`` shows its defaults. Labels declared in Python are gettext message ids
+The admin console fills branding and banners from the database (``web.dependencies.get_branding``);
+an empty field means ``base.html`` shows its default. Labels declared in Python are gettext message ids
 (marked with ``N_``) that the templates translate.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from markupsafe import Markup
 
 from litemaas.auth.permissions import Permission
 
@@ -35,6 +37,11 @@ class Banner:
     level: Literal["info", "success", "warning", "danger"] = "info"
     link_url: str | None = None
     link_text: str | None = None
+    # Set for a banner from the database: its id (for dismissing) and its message rendered by the
+    # banners domain's sanitising Markdown subset (shown instead of ``text``).
+    id: str | None = None
+    html: Markup | None = None
+    dismissible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,11 @@ class Branding:
     """Title, logos and footer; None means "the template's default"."""
 
     product_name: str | None = None
+    subtitle: str | None = None
+    # The masthead's logo (light theme, and dark theme when it has none of its own), the login page's.
     logo_url: str | None = None
     logo_dark_url: str | None = None
+    login_logo_url: str | None = None
     footer_text: str | None = None
     footer_links: tuple[FooterLink, ...] = ()
     banners: tuple[Banner, ...] = field(default_factory=tuple)

@@ -19,6 +19,8 @@ DOMAINS = (
     "audit",
     "auth",
     "backups",
+    "banners",
+    "branding",
     "jobs",
     "models_catalog",
     "playground",

@@ -139,6 +139,56 @@ def test_only_health_login_and_branding_routes_are_public():
     assert not any(r.method not in SAFE and not r.path.startswith("/api/v1/auth/") for r in public)
 
 
+# Branding and banners (SPEC section 9): public reads, a user's own banners, admin changes under
+# BRANDING_WRITE (read-only admins may look, never change).
+_BRANDING_ROUTES = {
+    ("GET", "/api/v1/branding"): Permission.PUBLIC,
+    ("GET", "/api/v1/branding/images/{slot}"): Permission.PUBLIC,
+    ("GET", "/api/v1/admin/branding"): Permission.ADMIN_READ,
+    ("PUT", "/api/v1/admin/branding"): Permission.BRANDING_WRITE,
+    ("PUT", "/api/v1/admin/branding/images/{slot}"): Permission.BRANDING_WRITE,
+    ("DELETE", "/api/v1/admin/branding/images/{slot}"): Permission.BRANDING_WRITE,
+    ("GET", "/api/v1/banners"): Permission.AUTHENTICATED,
+    ("POST", "/api/v1/banners/{banner_id}/dismiss"): Permission.AUTHENTICATED,
+    ("GET", "/api/v1/admin/banners"): Permission.ADMIN_READ,
+    ("POST", "/api/v1/admin/banners"): Permission.BRANDING_WRITE,
+    ("PUT", "/api/v1/admin/banners/order"): Permission.BRANDING_WRITE,
+    ("GET", "/api/v1/admin/banners/{banner_id}"): Permission.ADMIN_READ,
+    ("PUT", "/api/v1/admin/banners/{banner_id}"): Permission.BRANDING_WRITE,
+    ("DELETE", "/api/v1/admin/banners/{banner_id}"): Permission.BRANDING_WRITE,
+}
+_BRANDING_PAGES = {
+    ("GET", "/admin/branding"): Permission.ADMIN_READ,
+    ("POST", "/admin/branding"): Permission.BRANDING_WRITE,
+    ("POST", "/admin/branding/images/{slot}"): Permission.BRANDING_WRITE,
+    ("POST", "/admin/branding/images/{slot}/delete"): Permission.BRANDING_WRITE,
+    ("GET", "/admin/banners"): Permission.ADMIN_READ,
+    ("POST", "/admin/banners"): Permission.BRANDING_WRITE,
+    ("GET", "/admin/banners/{banner_id}"): Permission.ADMIN_READ,
+    ("POST", "/admin/banners/{banner_id}"): Permission.BRANDING_WRITE,
+    ("POST", "/admin/banners/{banner_id}/delete"): Permission.BRANDING_WRITE,
+    ("POST", "/admin/banners/{banner_id}/move"): Permission.BRANDING_WRITE,
+    ("POST", "/banners/{banner_id}/dismiss"): Permission.AUTHENTICATED,
+}
+
+
+def test_branding_and_banner_routes_declare_their_permissions():
+    app = _app()
+    declared = {(r.method, r.path): r.permissions for r in api_routes(app)}
+    declared_pages = {(r.method, r.path): r.permissions for r in page_routes(app)}
+    for table, expected in ((declared, _BRANDING_ROUTES), (declared_pages, _BRANDING_PAGES)):
+        wrong = {
+            key: sorted(table.get(key, ())) for key, permission in expected.items() if table.get(key) != {permission}
+        }
+        assert not wrong, wrong
+    # Nothing else under these prefixes slipped in undeclared here.
+    prefixes = ("/api/v1/branding", "/api/v1/banners", "/api/v1/admin/branding", "/api/v1/admin/banners")
+    assert {key for key in declared if key[1].startswith(prefixes)} == set(_BRANDING_ROUTES)
+    assert {
+        key for key in declared_pages if key[1].startswith(("/admin/branding", "/admin/banners", "/banners"))
+    } == set(_BRANDING_PAGES)
+
+
 # Served by FastAPI itself (documentation), not by a LiteMaaS router.
 _FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 _PUBLIC_OUTSIDE_API = {

@@ -1,0 +1,1 @@
+"""Banners: messages across the top of the portal's pages, for chosen roles, within a time window."""
