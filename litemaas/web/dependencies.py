@@ -23,6 +23,7 @@ from litemaas.auth.sessions import CSRF_HEADER
 from litemaas.banners import service as banners_service
 from litemaas.banners.schemas import VisibleBanner
 from litemaas.branding import service as branding_service
+from litemaas.branding.images import MAX_IMAGE_BYTES
 from litemaas.branding.schemas import BrandingOut, ImageSlot
 from litemaas.config import Settings
 from litemaas.db import Session
@@ -49,6 +50,9 @@ __all__ = [
 # in the X-CSRF-Token header.
 CSRF_FORM_FIELD = "csrf_token"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Any portal form body, checked before authentication: twice the largest upload (a branding
+# image), so an image just over its own limit still gets the branding page's explanation.
+MAX_FORM_BYTES = 2 * MAX_IMAGE_BYTES
 
 
 PORTAL = AppSlot[Portal]("portal")
@@ -92,9 +96,20 @@ async def lift_form_csrf(request: Request) -> None:
 
     Runs before authentication, which accepts the field as it accepts the header.
     """
-    if request.method in SAFE_METHODS or CSRF_HEADER in request.headers:
+    if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(_FORM_TYPES):
         return
-    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+    # A form is parsed here or in its handler, and this runs before authentication: bound the body
+    # first, or anyone could make the server spool an upload of any size to disk.
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        raise LiteMaaSError("a form must be sent with a Content-Length", status=411, code="length_required")
+    if int(declared) > MAX_FORM_BYTES:
+        raise LiteMaaSError(
+            f"the form is {declared} bytes: at most {MAX_FORM_BYTES} (uploads are limited to 2 MB)",
+            status=413,
+            code="form_too_large",
+        )
+    if CSRF_HEADER not in request.headers:
         token = (await request.form()).get(CSRF_FORM_FIELD)
         if isinstance(token, str):
             request.state.csrf_form_token = token

@@ -170,3 +170,28 @@ async def test_the_console_form_refuses_a_bad_upload_naming_the_problem(admin_cl
     )
     assert stored.status_code == 303 and stored.headers["location"] == "/admin/branding?saved=logo_light"
     assert (await client.get(f"{PUBLIC}/images/logo_light")).headers["content-type"] == "image/svg+xml"
+
+
+async def test_a_portal_form_body_is_bounded_before_authentication(client, admin_client) -> None:
+    """Forms are parsed before the caller is known: an anonymous upload of any size must not be spooled."""
+    boundary = "lm-bound"
+    big = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + b"\x00" * (5 * 1024 * 1024)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    for caller in (client, admin_client):
+        too_large = await caller.post("/admin/branding/images/login_logo", content=big, headers=headers)
+        assert too_large.status_code == 413, too_large.text
+        assert "files are limited to 2 MB" in too_large.text
+
+    async def chunks():
+        yield big[:1024]
+
+    # No Content-Length (chunked): refused rather than read to find out.
+    unbounded = await client.post("/admin/branding/images/login_logo", content=chunks(), headers=headers)
+    assert unbounded.status_code == 411, unbounded.text
+    assert "without its size" in unbounded.text
+    # An ordinary form still reaches authentication (anonymous: sent to the login page).
+    small = await client.post("/admin/branding", data={"title": "x"})
+    assert small.status_code == 303 and small.headers["location"].startswith("/login")
