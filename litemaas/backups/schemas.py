@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MANIFEST_FORMAT = 1
+# A backup's id (its folder): a UTC timestamp and six hex digits, e.g. 20261204T173937Z-416c24.
+BACKUP_ID_PATTERN = r"^\d{8}T\d{6}Z-[0-9a-f]{6}$"
 DatabaseRole = Literal["litemaas", "litellm"]
 VerificationKind = Literal["verify", "test_restore", "restore"]
 
@@ -19,7 +21,8 @@ class DatabaseDump(BaseModel):
 
     role: DatabaseRole
     database: str
-    file: str
+    # Read back from storage and joined to local paths: only the names a backup writes are valid.
+    file: Literal["litemaas.dump", "litellm.dump"]
     size: int
     sha256: str
     server_version: str
@@ -29,6 +32,12 @@ class DatabaseDump(BaseModel):
     snapshot_consistent: bool
     alembic_revision: str | None = None
 
+    @model_validator(mode="after")
+    def _file_is_the_roles(self) -> DatabaseDump:
+        if self.file != f"{self.role}.dump":
+            raise ValueError(f"file {self.file!r} is not the {self.role} dump")
+        return self
+
 
 class Manifest(BaseModel):
     """``<backup id>/manifest.json``: written last, so a backup without one is incomplete."""
@@ -36,7 +45,7 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     format: int = MANIFEST_FORMAT
-    id: str
+    id: str = Field(pattern=BACKUP_ID_PATTERN)
     created_at: datetime
     duration_seconds: float
     litemaas_version: str

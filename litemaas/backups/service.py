@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +38,7 @@ from litemaas.backups.errors import (
 )
 from litemaas.backups.pgtools import PgTools, Target, find_tools, run_tool
 from litemaas.backups.schemas import (
+    BACKUP_ID_PATTERN,
     BackupDetail,
     BackupList,
     BackupSummary,
@@ -49,7 +51,7 @@ from litemaas.backups.schemas import (
     Verification,
     VerificationKind,
 )
-from litemaas.backups.storage import BACKUP_ID_PATTERN, BackupStorage, storage_from
+from litemaas.backups.storage import BackupStorage, storage_from
 from litemaas.config import Settings
 from litemaas.errors import LiteMaaSError
 from litemaas.kit.time import utcnow
@@ -202,11 +204,24 @@ def _delete_quietly(storage: BackupStorage, backup_id: str) -> None:
 # --- list / read --------------------------------------------------------------------------
 
 
+def _parse_manifest(backup_id: str, data: bytes) -> Manifest:
+    """The stored manifest, checked: its names become local paths, so a tampered one is refused."""
+    try:
+        manifest = Manifest.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BackupFailed(f"the manifest of {backup_id} is not valid ({where}: {first['msg']})") from None
+    if manifest.id != backup_id:
+        raise BackupFailed(f"the manifest of {backup_id} names another backup ({manifest.id})")
+    return manifest
+
+
 def read_manifest(config: BackupConfig, backup_id: str) -> Manifest:
     data = config.storage.get_bytes(check_id(backup_id), MANIFEST)
     if data is None:
         raise BackupNotFound(f"no backup {backup_id} in {config.storage.description}")
-    return Manifest.model_validate_json(data)
+    return _parse_manifest(backup_id, data)
 
 
 def read_verification(config: BackupConfig, backup_id: str) -> Verification | None:
@@ -222,7 +237,10 @@ def _manifests(config: BackupConfig) -> list[Manifest]:
         data = config.storage.get_bytes(backup_id, MANIFEST)
         if data is None:
             continue  # incomplete: being written, or a failed upload
-        manifests.append(Manifest.model_validate_json(data))
+        try:
+            manifests.append(_parse_manifest(backup_id, data))
+        except BackupFailed as exc:
+            log.warning("backup.manifest.invalid", backup_id=backup_id, error=exc.message)
     return sorted(manifests, key=lambda m: (m.created_at, m.id), reverse=True)
 
 
@@ -480,7 +498,10 @@ def prune(config: BackupConfig, *, dry_run: bool, now: datetime | None = None) -
         if not _ID.match(backup_id):
             continue
         data = config.storage.get_bytes(backup_id, MANIFEST)
-        created = Manifest.model_validate_json(data).created_at if data is not None else _id_time(backup_id)
+        try:
+            created = _parse_manifest(backup_id, data).created_at if data is not None else _id_time(backup_id)
+        except BackupFailed:
+            created = _id_time(backup_id)
         if created is not None:
             ages[backup_id] = created
     newest = max(ages, key=lambda i: (ages[i], i)) if ages else None

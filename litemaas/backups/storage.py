@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 # A backup id is a UTC timestamp plus a short random tail: safe as a directory name and a key.
-BACKUP_ID_PATTERN = r"^\d{8}T\d{6}Z-[0-9a-f]{6}$"
 
 
 class BackupStorage(Protocol):

@@ -315,3 +315,37 @@ def test_a_tool_printing_raw_bytes_is_a_clear_failure_not_a_crash():
         run_tool([sys.executable, "-c", script], None, timeout=30, what="pg_restore --list of x.dump")
     assert "pg_restore --list of x.dump failed (exit 1)" in failed.value.message
     assert "out of range" in failed.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("file", "/etc/passwd", "databases.0.file"),
+        ("file", "../../victim", "databases.0.file"),
+        ("file", "litellm.dump", "not the litemaas dump"),
+        ("id", "../elsewhere", "id"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_tampered_manifest_is_refused_not_followed(
+    settings: Settings, litellm_database: str, backup_dir: Path, make_app, field: str, value: str, named: str
+):
+    """The manifest's names become local paths: someone who can write the bucket must not steer them."""
+    from litemaas.backups.errors import BackupFailed
+
+    await _some_users(make_app)
+    config = config_from(local_settings(settings, litellm_database, backup_dir))
+    manifest, _ = service.create_backup(config, verify=False)
+    stored = json.loads((backup_dir / manifest.id / service.MANIFEST).read_bytes())
+    if field == "file":
+        stored["databases"][0]["file"] = value
+    else:
+        stored["id"] = value
+    config.storage.put_bytes(manifest.id, service.MANIFEST, json.dumps(stored).encode())
+
+    with pytest.raises(BackupFailed) as refused:
+        service.verify_backup(config, manifest.id, restore=False)
+    assert manifest.id in refused.value.message and named in refused.value.message
+    # Listing and pruning carry on past it instead of failing.
+    assert manifest.id not in {b.id for b in service.list_backups(config).items}
+    assert manifest.id in service.prune(config, dry_run=True).kept

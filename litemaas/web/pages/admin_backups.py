@@ -18,8 +18,7 @@ from litemaas.auth.permissions import Permission
 from litemaas.backups import service
 from litemaas.backups.dependencies import get_backup_config
 from litemaas.backups.errors import BackupsNotConfigured
-from litemaas.backups.schemas import BackupDetail, BackupList
-from litemaas.backups.storage import BACKUP_ID_PATTERN
+from litemaas.backups.schemas import BACKUP_ID_PATTERN, BackupDetail, BackupList
 from litemaas.db import Session
 from litemaas.dependencies import AppSettings
 from litemaas.errors import BadRequest, LiteMaaSError
