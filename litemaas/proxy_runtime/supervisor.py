@@ -29,6 +29,8 @@ from litemaas.proxy_runtime.processes import PortInUse, StopSignals, die_with_pa
 # SIGTERM gives LiteLLM this long to flush and disconnect its engine, then its group is SIGKILLed.
 # Below `litemaas up`'s grace for this supervisor, so the supervisor always finishes the stop itself.
 LITELLM_STOP_GRACE_S = 2.0
+# LITELLM_PRISMA_COMMAND_TIMEOUT for the LiteLLM process (see build_launch); it must be > 0.
+PRISMA_DIFF_TIMEOUT_S = "0.001"
 
 
 class ProxyConfigError(RuntimeError):
@@ -119,6 +121,13 @@ def build_launch(
         LITELLM_MASTER_KEY=master_key,
         # LiteLLM applies no schema changes itself: `litemaas proxy migrate` did.
         DISABLE_SCHEMA_UPDATE="true",
+        # With schema updates off, LiteLLM's start still runs `prisma migrate diff --from-url
+        # <DATABASE_URL>` as a diagnostic: a Node CLI taking ~8 s of CPU before the proxy listens
+        # (a third of the cold start on 2 cores), with the database password in its argv. In this
+        # mode no other Prisma CLI command runs, and `litemaas proxy migrate` has already applied
+        # and checked every migration, so the command gets no time: LiteLLM kills it at once and
+        # goes on ("Timed out ... generating the migration diff" in its log).
+        LITELLM_PRISMA_COMMAND_TIMEOUT=PRISMA_DIFF_TIMEOUT_S,
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         LITELLM_DONT_SHOW_FEEDBACK_BOX="True",
         SIMULATOR_API_BASE=settings.simulator_url.rstrip("/") + "/v1",
