@@ -25,7 +25,7 @@ import yaml
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tests.conftest import (
+from tests.support.stack import (
     LOG_DIR,
     REPO,
     create_database,

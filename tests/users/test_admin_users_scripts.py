@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import Settings, get_settings
-from tests.backend.backend_support import REDIS_URL, free_port
-from tests.e2e.support import CHAT, GUARD, chat, sdk, stack_settings
+from tests.support.backend import REDIS_URL, free_port
+from tests.support.stack import CHAT, GUARD, chat, sdk, stack_settings
 from tests.web.portal_support import serve_app
 
 REPO = Path(__file__).resolve().parents[2]
