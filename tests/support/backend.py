@@ -39,6 +39,7 @@ __all__ = [
     "browser",
     "dev_login",
     "free_port",
+    "http_login",
     "start_backend",
     "unique",
 ]
@@ -71,6 +72,18 @@ async def dev_login(client: httpx.AsyncClient, username: str, role: Role | str =
     assert csrf, "no CSRF cookie after login"
     client.headers["X-CSRF-Token"] = csrf
     return client
+
+
+def http_login(url: str, username: str, role: Role | str = Role.USER, *, timeout: float = 60) -> httpx.Client:
+    """A client on a backend served over real HTTP, logged in through the development form.
+
+    The caller closes it (``with closing(http_login(...)) as browser``); the CSRF header is set.
+    """
+    browser = httpx.Client(base_url=url, timeout=timeout)
+    response = browser.post("/auth/dev", data={"username": username, "role": str(role)})
+    assert response.status_code == 303, response.text
+    browser.headers["X-CSRF-Token"] = browser.cookies["litemaas_csrf"]
+    return browser
 
 
 OIDC_CLIENT_ID = "litemaas-test"

@@ -67,6 +67,7 @@ __all__ = [
     "SimulatorProcess",
     "api",
     "chat",
+    "close_sdk_clients",
     "create_database",
     "database_url",
     "db_dump",
@@ -302,9 +303,23 @@ async def started_stack_app(
         yield started
 
 
+_open_sdk_clients: list[openai.AsyncOpenAI] = []
+
+
 def sdk(litellm_stack: Any, key: str) -> openai.AsyncOpenAI:
-    """The OpenAI SDK pointed at the proxy with a virtual key (no retries, so limits show)."""
-    return openai.AsyncOpenAI(base_url=f"{litellm_stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+    """The OpenAI SDK pointed at the proxy with a virtual key (no retries, so limits show).
+
+    Closed after the test by ``close_sdk_clients`` (an autouse fixture in ``tests/fixtures/stack.py``).
+    """
+    client = openai.AsyncOpenAI(base_url=f"{litellm_stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+    _open_sdk_clients.append(client)
+    return client
+
+
+async def close_sdk_clients() -> None:
+    """Close every client ``sdk`` made (their connections would otherwise be left to the garbage collector)."""
+    while _open_sdk_clients:
+        await _open_sdk_clients.pop().close()
 
 
 async def chat(client: openai.AsyncOpenAI, model: str = CHAT, text: str = "hello") -> Any:

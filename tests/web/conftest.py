@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from litemaas.config import Settings
-from tests.support.backend import REDIS_URL, free_port
+from tests.support.backend import REDIS_URL, free_port, http_login
 from tests.support.stack import stack_settings
 from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, portal_test_pages, serve_app
 
@@ -102,10 +103,7 @@ async def browser_login(browser: Browser, portal_server: PortalServer) -> AsyncI
 
 
 def _sync_demo_catalog(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=60) as admin:
-        response = admin.post("/auth/dev", data={"username": "stack-portal-admin", "role": "admin"})
-        assert response.status_code == 303, response.text
-        admin.headers["X-CSRF-Token"] = admin.cookies["litemaas_csrf"]
+    with closing(http_login(url, "stack-portal-admin", "admin")) as admin:
         response = admin.post("/api/v1/admin/models/sync")
         assert response.status_code == 200, response.text
 
