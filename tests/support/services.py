@@ -35,12 +35,11 @@ def database_url(name: str) -> str:
     return f"{base}/{name}"
 
 
-def create_database(prefix: str, *, template: str | None = None) -> str:
-    """A new database named ``<prefix>_<random>`` (a copy of ``template`` when given); returns its name."""
+def create_database(prefix: str) -> str:
+    """A new empty database named ``<prefix>_<random>``; returns its name."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{copy}')
+        conn.execute(f'CREATE DATABASE "{name}"')
     return name
 
 
