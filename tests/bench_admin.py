@@ -29,7 +29,7 @@ import httpx
 import psycopg
 
 from tests.bench_backend import RESTRICTED, Step, _client, _timed, login, stack, sync_catalog
-from tests.conftest import database_url
+from tests.support.stack import database_url
 
 BULK_USERS = 200
 BULK_MODELS = 5

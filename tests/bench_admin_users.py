@@ -27,7 +27,7 @@ import psycopg
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from litemaas.models.user import SEARCH_TEXT
-from tests.conftest import create_database, database_url, drop_database, free_port
+from tests.support.stack import create_database, database_url, drop_database, free_port
 
 TARGET_P99_MS = 100.0
 

@@ -34,7 +34,7 @@ import psycopg
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tests.conftest import (
+from tests.support.stack import (
     LOG_DIR,
     REDIS_URL,
     REPO,

@@ -19,7 +19,7 @@ import psycopg
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tests.conftest import create_database, database_url, drop_database
+from tests.support.stack import create_database, database_url, drop_database
 
 
 def _async_url(name: str) -> str:

@@ -21,7 +21,7 @@ import psutil
 import psycopg
 
 from tests.bench import CHAT, chat_sender, run_load
-from tests.conftest import LOG_DIR, REPO, create_database, database_url, drop_database, free_port, start_simulator
+from tests.support.stack import LOG_DIR, REPO, create_database, database_url, drop_database, free_port, start_simulator
 
 _PG_COUNTERS = "xact_commit, tup_inserted, tup_updated, tup_deleted, tup_fetched"
 

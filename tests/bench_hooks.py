@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import REPO, create_database, database_url, drop_database, start_proxy, start_simulator
+from tests.support.stack import REPO, create_database, database_url, drop_database, start_proxy, start_simulator
 
 CHAT = "granite-3-2-8b-instruct"
 

@@ -46,7 +46,7 @@ import psycopg
 import yaml
 
 from tests.bench import CHAT, key_generate_rate
-from tests.conftest import LOG_DIR, REPO, free_port, start_simulator, wait_http
+from tests.support.stack import LOG_DIR, REPO, free_port, start_simulator, wait_http
 
 BENCH_DIR = REPO / ".run" / "bench"
 # Two-sided 95 % Student's t quantiles by degrees of freedom.

@@ -40,7 +40,7 @@ import psycopg
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from tests.conftest import LOG_DIR, REPO, create_database, database_url, drop_database, free_port
+from tests.support.stack import LOG_DIR, REPO, create_database, database_url, drop_database, free_port
 
 MODELS = (
     ("granite-3-2-8b-instruct", "hosted_vllm", "/chat/completions"),

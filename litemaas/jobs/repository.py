@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -149,7 +149,7 @@ async def last_finished_statuses(session: AsyncSession) -> dict[str, str]:
     rows = await session.execute(
         select(JobRun.job, JobRun.status)
         .where(JobRun.finished_at.is_not(None), JobRun.dry_run.is_(False))
-        .distinct(JobRun.job)
+        .ext(distinct_on(JobRun.job))
         .order_by(JobRun.job, JobRun.finished_at.desc())
     )
     return {job: status for job, status in rows}

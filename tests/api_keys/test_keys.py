@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from litemaas.litellm_admin import GenerateKeyRequest
-from tests.e2e.support import CHAT, CHAT_2, CHAT_3, EMBED, api, chat, db_dump, db_rows, sdk, token_hash
+from tests.support.stack import CHAT, CHAT_2, CHAT_3, EMBED, api, chat, db_dump, db_rows, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 

@@ -25,7 +25,7 @@ from litemaas.litellm_admin import (
     USER_KEY_ROUTES,
     GenerateKeyRequest,
 )
-from tests.e2e.support import CHAT, CHAT_2, GUARD, Api, api, chat, sdk, token_hash
+from tests.support.stack import CHAT, CHAT_2, GUARD, Api, api, chat, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 

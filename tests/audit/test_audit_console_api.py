@@ -12,7 +12,7 @@ import pytest
 
 from litemaas.audit.service import SystemActor, record
 from litemaas.db import session_scope
-from tests.backend.backend_support import unique
+from tests.support.backend import unique
 
 pytestmark = pytest.mark.asyncio
 

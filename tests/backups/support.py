@@ -1,25 +1,21 @@
-"""Backups test support: moto's standalone S3 server as a subprocess, backup settings, backdating."""
+"""Backups test support: moto's S3 server (fixture in conftest.py), backup settings, backdating."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from pydantic import SecretStr
 
 from litemaas.backups import service
 from litemaas.backups.schemas import Manifest
 from litemaas.backups.service import BackupConfig
 from litemaas.config import Settings
-from tests.conftest import LOG_DIR, free_port, wait_http
 
 MOTO_KEY_ID = "test-backup-key-id"
 MOTO_SECRET = "test-backup-secret-" + uuid.uuid4().hex
@@ -43,30 +39,6 @@ class MotoS3:
         name = f"litemaas-backups-{uuid.uuid4().hex[:10]}"
         self.client().create_bucket(Bucket=name)
         return name
-
-
-@pytest.fixture(scope="session")
-def moto_s3() -> Iterator[MotoS3]:
-    """moto's S3 server (``moto_server``) on a free port: speaks the S3 protocol over HTTP."""
-    port = free_port()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    moto_server = Path(sys.executable).parent / "moto_server"
-    with open(LOG_DIR / f"moto-{port}.log", "ab") as log:
-        proc = subprocess.Popen(
-            [str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(endpoint + "/moto-api/", proc, timeout=60)
-        yield MotoS3(endpoint=endpoint, proc=proc)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def backup_dir(tmp_path: Path) -> Path:
-    return tmp_path / "backups"
 
 
 def backup_settings(settings: Settings, litellm_database_url: str, **storage: Any) -> Settings:

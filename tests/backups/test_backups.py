@@ -20,7 +20,7 @@ from litemaas.backups.service import config_from, months_before
 from litemaas.cli import app as cli
 from litemaas.config import Settings, get_settings
 from tests.backups.support import MOTO_SECRET, MotoS3, backdated_copy, local_settings, s3_settings
-from tests.e2e.support import db_rows
+from tests.support.stack import db_rows
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -33,7 +33,7 @@ def storage_settings(request, settings: Settings, litellm_database: str, backup_
 async def _some_users(make_app) -> None:
     # Logging in creates users and sessions: rows the backup must hold and count. (No LiteLLM
     # proxy is needed for that: the backend alone, on the session's database.)
-    from tests.backend.backend_support import asgi_client, dev_login, unique
+    from tests.support.backend import asgi_client, dev_login, unique
 
     async with make_app() as app:
         for role in ("user", "admin"):
@@ -235,7 +235,7 @@ def test_cli_without_storage_says_which_variable(monkeypatch, settings: Settings
 
 @pytest.mark.asyncio
 async def test_api_roles_create_verify_and_audit(make_app, settings, litellm_database, backup_dir):
-    from tests.backend.backend_support import asgi_client, dev_login, unique
+    from tests.support.backend import asgi_client, dev_login, unique
 
     app_settings = local_settings(settings, litellm_database, backup_dir)
     async with make_app(app_settings) as app:
@@ -284,7 +284,7 @@ def test_typed_client_against_a_running_backend(settings, litellm_database, back
 
     from litemaas.app import create_app
     from litemaas.client import LiteMaaSClient
-    from tests.backend.backend_support import free_port, unique
+    from tests.support.backend import free_port, unique
     from tests.web.portal_support import serve_app
 
     port = free_port()

@@ -22,10 +22,9 @@ from litemaas.backups import service
 from litemaas.backups.errors import RestoreRefused
 from litemaas.cli import app as cli
 from litemaas.config import Settings, get_settings
-from tests.backend.backend_support import asgi_client, asyncpg_url, dev_login, unique
 from tests.backups.support import local_settings
-from tests.conftest import create_database, drop_database
-from tests.e2e.support import CHAT, chat, db_rows, sdk
+from tests.support.backend import asgi_client, asyncpg_url, dev_login, unique
+from tests.support.stack import CHAT, chat, create_database, db_rows, drop_database, sdk
 
 
 @pytest.fixture

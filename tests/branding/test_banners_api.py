@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.backend.backend_support import unique
+from tests.support.backend import unique
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import get_settings
-from tests.backend.backend_support import REDIS_URL, unique
 from tests.branding.support import BENIGN_LOGO, HOSTILE_SVGS, raster
+from tests.support.backend import REDIS_URL, unique
 
 
 @pytest.fixture

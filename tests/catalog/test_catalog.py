@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.support import CHAT, CODE, DOCLING, EMBED, GUARD, api, chat, db_rows, new_model, sdk, token_hash
+from tests.support.stack import CHAT, CODE, DOCLING, EMBED, GUARD, api, chat, db_rows, new_model, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 

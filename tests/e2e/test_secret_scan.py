@@ -18,7 +18,7 @@ import openai
 import psycopg
 import pytest
 
-from tests.e2e.support import CHAT, CHAT_2, EMBED, api, chat, db_rows, sdk
+from tests.support.stack import CHAT, CHAT_2, EMBED, api, chat, db_rows, sdk
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,8 +12,7 @@ import pytest
 
 from litemaas.litellm_admin import LiteLLMAdminClient
 from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
-from tests.conftest import start_proxy
-from tests.e2e.support import CHAT, CHAT_2, GUARD, api, chat, db_dump, db_rows, sdk
+from tests.support.stack import CHAT, CHAT_2, GUARD, api, chat, db_dump, db_rows, sdk, start_proxy
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.conftest import CHAT, Proxy, marker, sim_requests_with
+from tests.hooks.support import CHAT, Proxy, marker, sim_requests_with
 
 MB = 1024 * 1024  # the session proxy runs with the default limit, LITEMAAS_HOOKS_MAX_REQUEST_MB=20
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.conftest import CHAT, DOCLING, EMBED, GUARD, Proxy, marker, sim_requests_with
+from tests.hooks.support import CHAT, DOCLING, EMBED, GUARD, Proxy, marker, sim_requests_with
 
 
 @pytest.mark.parametrize("model", [EMBED, DOCLING])

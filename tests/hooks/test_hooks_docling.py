@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.hooks.conftest import CHAT, DOCLING, EMBED, Proxy, marker, sim_requests, sim_requests_with
+from tests.hooks.support import CHAT, DOCLING, EMBED, Proxy, marker, sim_requests, sim_requests_with
 
 
 def _pdf(pages: int) -> bytes:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.hooks.conftest import DOCLING, Proxy, marker, sim_requests_with
+from tests.hooks.support import DOCLING, Proxy, marker, sim_requests_with
 
 
 def _file(name: str) -> dict[str, str]:

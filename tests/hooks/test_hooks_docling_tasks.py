@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REDIS_URL, LiteLLMStack, ProxyProcess, start_proxy
-from tests.hooks.conftest import DOCLING, Proxy, marker, sim_requests, spend_rows
+from tests.hooks.support import DOCLING, Proxy, marker, sim_requests, spend_rows
+from tests.support.stack import REDIS_URL, LiteLLMStack, ProxyProcess, start_proxy
 
 DOCLING_PAGE_PRICE = 0.001  # litellm_config/config.yaml, granite-docling-258m
 

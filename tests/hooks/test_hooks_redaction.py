@@ -11,7 +11,7 @@ import hashlib
 import sys
 from typing import Any
 
-from tests.conftest import REPO
+from tests.support.stack import REPO
 
 sys.path.insert(0, str(REPO / "hooks"))
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import LiteLLMStack
-from tests.hooks.conftest import (
+from tests.hooks.support import (
     CHAT,
     CHAT_BACKEND,
     EMBED,
@@ -22,6 +21,7 @@ from tests.hooks.conftest import (
     sim_requests_with,
     spend_rows,
 )
+from tests.support.stack import LiteLLMStack
 
 SCREENED = {"litemaas_guardrails": ["llama-guard"]}  # key metadata read by the guardrail
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hooks.conftest import (
+from tests.hooks.support import (
     CHAT,
     CHAT_BACKEND,
     DOCLING,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.stack import REPO
 
 sys.path.insert(0, str(REPO / "hooks"))
 

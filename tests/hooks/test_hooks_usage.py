@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiteLLMStack
-from tests.hooks.conftest import CHAT, DOCLING, Proxy, key_spend, marker, sim_requests_with, spend_rows
+from tests.hooks.support import CHAT, DOCLING, Proxy, key_spend, marker, sim_requests_with, spend_rows
+from tests.support.stack import LiteLLMStack
 
 CHAT_INPUT_PRICE = 0.0000002  # litellm_config/config.yaml, granite-3-2-8b-instruct
 DOCLING_PAGE_PRICE = 0.001  # litellm_config/config.yaml, granite-docling-258m

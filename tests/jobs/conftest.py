@@ -1,3 +1,3 @@
-"""Backend fixtures wired to the real LiteLLM proxy (tests/e2e/fixtures.py)."""
+"""Here ``app`` (and so ``client``, ``login``, ``admin_client`` ...) is the backend wired to the real LiteLLM proxy."""
 
-from tests.e2e.fixtures import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)
+from tests.fixtures.stack import stack_app as app  # noqa: F401

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import CHAT, api, db_rows, token_hash
+from tests.support.stack import CHAT, api, db_rows, token_hash
 
 pytestmark = pytest.mark.asyncio
 

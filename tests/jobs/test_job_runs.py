@@ -9,7 +9,7 @@ import pytest
 
 from litemaas.db import create_engine, create_sessionmaker
 from litemaas.jobs.service import record_run, render_metrics
-from tests.e2e.support import db_rows
+from tests.support.stack import db_rows
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from litemaas.litellm_admin import KEY_ALLOWED_ROUTES, LITELLM_USER_ROLE, GenerateKeyRequest
-from tests.e2e.support import CHAT, CHAT_2, GUARD, api, chat, db_rows, sdk, token_hash
+from tests.support.stack import CHAT, CHAT_2, GUARD, api, chat, db_rows, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,7 +9,7 @@ import sys
 import uuid
 from typing import Any
 
-from tests.e2e.support import CHAT, token_hash
+from tests.support.stack import CHAT, token_hash
 
 
 def test_reconcile_cli_prints_what_it_changed(litellm_stack: Any, backend_database_url: str, settings: Any) -> None:

@@ -21,8 +21,8 @@ from litemaas.litellm_admin import (
     UserLimits,
     token_hash,
 )
-from tests.backend.conftest import free_port
-from tests.e2e.support import CHAT, CHAT_2, EMBED, GUARD, CuttableTransport, chat, sdk
+from tests.support.backend import free_port
+from tests.support.stack import CHAT, CHAT_2, EMBED, GUARD, CuttableTransport, chat, sdk
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from litemaas.litellm_admin import DailySpendRow, LiteLLMDailySpend, LiteLLMUnavailable
-from tests.backend.conftest import free_port
+from tests.support.backend import free_port
 from tests.usage.support import daily_row, random_hash, seed_litellm_daily
 
 pytestmark = pytest.mark.asyncio

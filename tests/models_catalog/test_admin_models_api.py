@@ -11,8 +11,8 @@ import pytest
 from litemaas.kit.url_policy import SourcePolicy
 from litemaas.models_catalog.connection import probe_server
 from litemaas.models_catalog.schemas import ConnectionTestIn
-from tests.backend.backend_support import free_port
-from tests.e2e.support import api, new_model
+from tests.support.backend import free_port
+from tests.support.stack import api, new_model
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,6 +1,6 @@
 """The playground key behind ``POST /playground/chat``: what LiteLLM holds for it, and how it follows changes.
 
-The backend runs against the session's real LiteLLM proxy (``app`` from tests/e2e/support.py).
+The backend runs against the session's real LiteLLM proxy (``app`` is ``stack_app``, tests/fixtures/stack.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from litemaas.dependencies import SETTINGS
 from litemaas.litellm_admin import LiteLLMAdminClient
-from tests.e2e.support import CHAT, CHAT_2, api, db_rows
+from tests.support.stack import CHAT, CHAT_2, api, db_rows
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from litemaas.proxy_runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
-from tests.conftest import free_port
+from tests.support.stack import free_port
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from litemaas.proxy_runtime import prisma_client
-from tests.conftest import create_database, database_url, drop_database, free_port
+from tests.support.stack import create_database, database_url, drop_database, free_port
 
 SCHEMA = """
 datasource db {

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import LiteLLMStack
+from tests.support.stack import LiteLLMStack
 
 
 def _imports_of(func: object) -> list[tuple[str, list[str]]]:

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import LiteLLMStack
+from tests.support.stack import LiteLLMStack
 
 CHAT = "granite-3-2-8b-instruct"
 OTHER_CHAT = "granite-4-0-h-tiny"

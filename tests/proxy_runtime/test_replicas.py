@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, ProxyProcess, SimulatorProcess, start_proxy
+from tests.support.stack import REDIS_URL, ProxyProcess, SimulatorProcess, start_proxy
 
 CHAT = "granite-3-2-8b-instruct"
 

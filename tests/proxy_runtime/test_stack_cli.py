@@ -22,7 +22,7 @@ import openai
 import psutil
 import pytest
 
-from tests.conftest import SimulatorProcess, free_port
+from tests.support.stack import SimulatorProcess, free_port
 
 CHAT = "granite-3-2-8b-instruct"
 

@@ -1,4 +1,3 @@
-"""Security suites: backend fixtures wired to the real LiteLLM proxy (tests/e2e/fixtures.py), and the local IdP."""
+"""Security suites: here ``app`` is the backend wired to the real LiteLLM proxy; the local IdP is a shared fixture."""
 
-from tests.backend.conftest import idp, idp_settings  # noqa: F401
-from tests.e2e.fixtures import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)
+from tests.fixtures.stack import stack_app as app  # noqa: F401

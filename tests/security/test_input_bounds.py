@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.backend.backend_support import browser
-from tests.e2e.support import CHAT, api, db_rows
+from tests.support.backend import browser
+from tests.support.stack import CHAT, api, db_rows
 
 pytestmark = pytest.mark.asyncio
 
@@ -189,7 +189,7 @@ async def test_stored_settings_beyond_the_bounds_fall_back_to_unset(
 
     import psycopg
 
-    from tests.e2e.support import _sync_url
+    from tests.support.stack import _sync_url
 
     document = {"defaults": {"rpm_limit": INT32_MAX + 1, "tpm_limit": 100}, "max_active_keys_per_user": 10**6}
     with psycopg.connect(_sync_url(backend_database_url)) as conn:

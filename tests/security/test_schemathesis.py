@@ -34,8 +34,8 @@ from schemathesis.config import SchemathesisConfig
 
 from litemaas.auth.sessions import CSRF_HEADER
 from litemaas.config import Settings
-from tests.backend.backend_support import PG_ADMIN_URL, REDIS_URL, asyncpg_url, free_port
-from tests.e2e.support import CHAT, GUARD
+from tests.support.backend import PG_ADMIN_URL, REDIS_URL, asyncpg_url, free_port
+from tests.support.stack import CHAT, GUARD
 
 SEED = 20250608
 # Fuzzed examples per operation, after the coverage phase's edge cases. With these the three

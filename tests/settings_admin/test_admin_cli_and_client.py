@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import get_settings
-from tests.backend.backend_support import REDIS_URL, free_port, unique
+from tests.support.backend import REDIS_URL, free_port, unique
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.support import CHAT, CHAT_2, CHAT_3, CODE, GUARD, api, chat, db_rows, new_model, sdk, token_hash
+from tests.support.stack import CHAT, CHAT_2, CHAT_3, CODE, GUARD, api, chat, db_rows, new_model, sdk, token_hash
 
 pytestmark = pytest.mark.asyncio
 

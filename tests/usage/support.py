@@ -1,4 +1,4 @@
-"""Helpers for the usage suites: LiteLLM's daily spend rows, waiting for LiteLLM's batched writer."""
+"""Helpers for the usage suites: LiteLLM's daily spend rows, waiting for LiteLLM's batched writer, a process's environment."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import psycopg
+
+from tests.support.backend import REDIS_URL, backend_env
 
 DAILY_COLUMNS = (
     "user_id",
@@ -133,3 +135,20 @@ def unused_day() -> date:
     """A past day no other test of this run uses (LiteLLM's table and the cache are shared by the
     session); 20 days apart, so a range and its previous period never meet another test's."""
     return _FIRST_DAY + timedelta(days=20 * next(_DAY_SLOTS))
+
+
+def usage_env(backend_database_url: str, litellm_stack: Any, redis_prefix: str, session_secret: str) -> dict[str, str]:
+    """The environment of a ``litemaas`` process on the test databases (for ``serve`` and the CLI)."""
+    return backend_env(
+        environment="development",
+        database_url=backend_database_url,
+        litellm_database_url=litellm_stack.litellm_database_url,
+        redis_url=REDIS_URL,
+        redis_key_prefix=redis_prefix,
+        session_secret=session_secret,
+        dev_login_enabled="true",
+        cookie_secure="false",
+        proxy_url=litellm_stack.proxy_url,
+        usage_grace_seconds="0",
+        log_json="true",
+    )

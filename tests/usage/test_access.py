@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
 from litemaas.db import get_read_only_session, get_sessionmaker
-from tests.e2e.support import CHAT, EMBED, api, token_hash
+from tests.support.stack import CHAT, EMBED, api, token_hash
 from tests.usage.support import daily_row, random_hash, seed_litellm_daily, unused_day
 
 pytestmark = pytest.mark.asyncio

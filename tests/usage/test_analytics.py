@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.support import CHAT, CHAT_2, DOCLING, EMBED, api, chat, sdk, token_hash
+from tests.support.stack import CHAT, CHAT_2, DOCLING, EMBED, api, chat, sdk, token_hash
 from tests.usage.support import spend_log_sums, wait_for_litellm
 
 pytestmark = pytest.mark.asyncio

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import CHAT, api, chat, new_model, sdk, token_hash
+from tests.support.stack import CHAT, api, chat, new_model, sdk, token_hash
 from tests.usage.support import wait_for_litellm
 
 pytestmark = pytest.mark.asyncio

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import CHAT, api, chat, sdk
+from tests.support.stack import CHAT, api, chat, sdk
 
 
 async def test_budget_view_shows_spend_against_key_and_user_budgets(login: Any, litellm_stack: Any) -> None:

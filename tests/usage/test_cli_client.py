@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
-from tests.usage.conftest import usage_env
-from tests.usage.support import daily_row, random_hash, seed_litellm_daily, unused_day
+from tests.usage.support import daily_row, random_hash, seed_litellm_daily, unused_day, usage_env
 
 
 @pytest.fixture

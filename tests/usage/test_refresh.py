@@ -15,9 +15,8 @@ from fastapi import FastAPI
 
 from litemaas.usage.refresh import RefreshPolicy
 from litemaas.usage.repository import REFRESH_LOCK_ID, DayRecord
-from tests.e2e.support import api, db_rows
-from tests.usage.conftest import usage_env
-from tests.usage.support import add_to_litellm_daily, daily_row, random_hash, seed_litellm_daily, unused_day
+from tests.support.stack import api, db_rows
+from tests.usage.support import add_to_litellm_daily, daily_row, random_hash, seed_litellm_daily, unused_day, usage_env
 
 
 def _reads(app: FastAPI) -> int:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import Settings, get_settings
-from tests.backend.backend_support import REDIS_URL, free_port
-from tests.e2e.support import CHAT, GUARD, chat, sdk, stack_settings
+from tests.support.backend import REDIS_URL, free_port, http_login
+from tests.support.stack import CHAT, GUARD, chat, sdk, stack_settings
 from tests.web.portal_support import serve_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,19 +36,9 @@ def served(settings: Settings, litellm_stack: Any) -> Iterator[str]:
 
     app = create_app(stack_settings(settings, litellm_stack), configure_logs=False)
     with serve_app(app, free_port()) as url:
-        admin = _browser(url, f"sync-{uuid.uuid4().hex[:6]}", "admin")
-        assert admin.post("/api/v1/admin/models/sync").status_code == 200
+        with closing(http_login(url, f"sync-{uuid.uuid4().hex[:6]}", "admin")) as admin:
+            assert admin.post("/api/v1/admin/models/sync").status_code == 200
         yield url
-
-
-def _browser(url: str, username: str, role: str = "user") -> Any:
-    import httpx
-
-    browser = httpx.Client(base_url=url, timeout=60)
-    response = browser.post("/auth/dev", data={"username": username, "role": role})
-    assert response.status_code == 303, response.text
-    browser.headers["X-CSRF-Token"] = browser.cookies["litemaas_csrf"]
-    return browser
 
 
 @pytest.fixture
@@ -81,10 +72,10 @@ async def _arun(*args: str, code: int = 0) -> Any:
 
 def test_typed_client_covers_the_user_admin_actions(served: str, litellm_stack: Any) -> None:
     owner = f"owner-{uuid.uuid4().hex[:6]}"
-    admin = _browser(served, owner, "admin")
     target = f"target-{uuid.uuid4().hex[:6]}"
-    user_id = _browser(served, target).get("/api/v1/auth/me").json()["user_id"]
-    token = admin.post("/api/v1/admin/tokens", json={"name": f"ops-{owner}", "role": "admin"}).json()["token"]
+    with closing(http_login(served, owner, "admin")) as admin, closing(http_login(served, target)) as target_browser:
+        user_id = target_browser.get("/api/v1/auth/me").json()["user_id"]
+        token = admin.post("/api/v1/admin/tokens", json={"name": f"ops-{owner}", "role": "admin"}).json()["token"]
 
     with LiteMaaSClient(served, token) as api:
         users, total = api.list_users(search=target, provider="dev")
@@ -204,7 +195,8 @@ async def test_readme_keys_csv_example_runs_as_written(
     assert stat.S_IMODE(keys_csv.stat().st_mode) == 0o600
     import csv
 
-    rows = list(csv.DictReader(keys_csv.open(encoding="utf-8")))
+    with keys_csv.open(encoding="utf-8") as written:
+        rows = list(csv.DictReader(written))
     assert [r["username"] for r in rows] == ["alice", "bob"]
     for row in rows:
         assert row["key"].startswith("sk-") and row["key"] not in done.stdout + done.stderr

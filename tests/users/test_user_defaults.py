@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from litemaas.litellm_admin import LiteLLMAdminClient
-from tests.e2e.support import CuttableTransport, api, db_rows
+from tests.support.stack import CuttableTransport, api, db_rows
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,6 +1,6 @@
 """Portal fixtures: the app served over real HTTP, and one headless Chromium for the whole suite.
 
-- ``portal_server``: session-scoped backend (its own migrated database, real Redis, development
+- ``portal_server``: session-scoped backend (the session's migrated database, real Redis, development
   login, no LiteLLM) served by uvicorn; it also carries ``/_test/*`` pages that exist only here
   (a page no user role may open, a form that changes nothing) for the layout's own tests.
 - ``browser``: session-scoped Chromium from Debian's package (``/usr/bin/chromium``).
@@ -8,8 +8,8 @@
 - ``browser_login(role="user", username=None, next_path="/")``: a page in a fresh context,
   logged in through the development form; its context is closed after the test.
 
-The backend fixtures (``make_app``, ``login``, ...) and the real-proxy ones (``litellm_stack``,
-``make_stack_app``) are imported too, for page tests that need the whole stack.
+The suite's shared fixtures (``make_app``, ``login``, ``litellm_stack``, ``idp`` ...) are there too,
+for page tests that need the whole stack.
 
 - ``stack_portal_server``: session-scoped backend like ``portal_server`` but talking to the
   session's real LiteLLM proxy (``litellm_stack``), with the demo catalog synced.
@@ -22,39 +22,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from contextlib import closing
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import Form
-from fastapi.responses import HTMLResponse
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from litemaas.auth.permissions import Permission
 from litemaas.config import Settings
-from litemaas.web.dependencies import PageUser, Render, page_user
-from litemaas.web.rendering import PageSession
-from litemaas.web.routing import page_router
-from tests.backend.backend_support import REDIS_URL, free_port
-from tests.backend.conftest import idp, idp_settings  # noqa: F401
-from tests.e2e.fixtures import *  # noqa: F403  shared fixtures; a pytest plugin module replaces this (issue 14, item 8)
-from tests.e2e.support import stack_settings
-from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, serve_app
-
-portal_test_pages = page_router()
-
-
-@portal_test_pages.get("/_test/admin-only")
-async def admin_only_page(
-    user: Annotated[PageSession, page_user(Permission.ADMIN_READ)], render: Render
-) -> HTMLResponse:
-    return render("base.html", user)
-
-
-@portal_test_pages.post("/_test/form")
-async def form_post(user: PageUser, render: Render, note: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
-    return render("base.html", user, status=200)
+from tests.support.backend import REDIS_URL, free_port, http_login
+from tests.support.stack import stack_settings
+from tests.web.portal_support import CHROMIUM, DESKTOP, PortalServer, login_as, portal_test_pages, serve_app
 
 
 @pytest.fixture(scope="session")
@@ -124,10 +103,7 @@ async def browser_login(browser: Browser, portal_server: PortalServer) -> AsyncI
 
 
 def _sync_demo_catalog(url: str) -> None:
-    with httpx.Client(base_url=url, timeout=60) as admin:
-        response = admin.post("/auth/dev", data={"username": "stack-portal-admin", "role": "admin"})
-        assert response.status_code == 303, response.text
-        admin.headers["X-CSRF-Token"] = admin.cookies["litemaas_csrf"]
+    with closing(http_login(url, "stack-portal-admin", "admin")) as admin:
         response = admin.post("/api/v1/admin/models/sync")
         assert response.status_code == 200, response.text
 

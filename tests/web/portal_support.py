@@ -19,12 +19,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Form
+from fastapi.responses import HTMLResponse
 from playwright.async_api import Browser, BrowserContext, Page
+
+from litemaas.auth.permissions import Permission
+from litemaas.web.dependencies import PageUser, Render, page_user
+from litemaas.web.rendering import PageSession
+from litemaas.web.routing import page_router
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -141,3 +147,20 @@ async def check_page(page: Page, name: str) -> None:
         if violations:
             failures.append(f"{name} ({theme}):\n{_describe(violations)}")
     assert not failures, "\n".join(failures)
+
+
+# Pages that exist only in the tests' portal server (``portal_server``): a page no user role may
+# open, a form that changes nothing; for the layout's own tests.
+portal_test_pages = page_router()
+
+
+@portal_test_pages.get("/_test/admin-only")
+async def admin_only_page(
+    user: Annotated[PageSession, page_user(Permission.ADMIN_READ)], render: Render
+) -> HTMLResponse:
+    return render("base.html", user)
+
+
+@portal_test_pages.post("/_test/form")
+async def form_post(user: PageUser, render: Render, note: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
+    return render("base.html", user, status=200)

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import get_settings
-from tests.e2e.support import CHAT, GUARD
+from tests.support.stack import CHAT, GUARD
 from tests.web.portal_support import check_page
 
 REPO = Path(__file__).resolve().parents[2]

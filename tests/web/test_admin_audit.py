@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.backend.backend_support import unique
+from tests.support.backend import unique
 from tests.web.portal_support import check_page
 
 pytestmark = pytest.mark.asyncio

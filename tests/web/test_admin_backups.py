@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from litemaas.config import Settings
-from tests.backend.backend_support import free_port
+from tests.support.backend import free_port
 from tests.web.portal_support import PortalServer, check_page, login_as, serve_app
 
 pytestmark = pytest.mark.asyncio

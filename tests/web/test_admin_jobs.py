@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.support import CHAT, db_rows
+from tests.support.stack import CHAT, db_rows
 from tests.web.portal_support import check_page
 
 pytestmark = pytest.mark.asyncio

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.e2e.support import GUARD, chat, sdk
+from tests.support.stack import GUARD, chat, sdk
 from tests.web.portal_support import check_page
 
 pytestmark = pytest.mark.asyncio

@@ -17,7 +17,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from litemaas.web.examples import KEY_PLACEHOLDER
-from tests.e2e.support import CHAT, DOCLING, EMBED, GUARD
+from tests.support.stack import CHAT, DOCLING, EMBED, GUARD
 from tests.web.portal_support import check_page
 
 # Every capability of the demo catalog, each example in curl and Python.
@@ -257,8 +257,8 @@ async def test_catalog_and_model_pages_are_fully_translatable(
     import shutil
 
     from litemaas.web import i18n
-    from tests.backend.backend_support import asgi_client, dev_login, unique
-    from tests.e2e.support import make_stack_app
+    from tests.support.backend import asgi_client, dev_login, unique
+    from tests.support.stack import make_stack_app
     from tests.web.test_layout import LOCALE_DIR, _pseudo_catalog, _untranslated
 
     shutil.copytree(LOCALE_DIR, tmp_path, dirs_exist_ok=True)

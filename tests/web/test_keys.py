@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
-from tests.e2e.support import CHAT, CHAT_2, chat, sdk
+from tests.support.stack import CHAT, CHAT_2, chat, sdk
 from tests.web.portal_support import axe_violations, check_page, screenshot
 
 DEFAULTS = {

@@ -22,8 +22,8 @@ from litemaas.web.layout import NavItem, visible_navigation
 from litemaas.web.pages import page_modules
 from litemaas.web.rendering import CONTENT_SECURITY_POLICY
 from litemaas.web.routing import PageRoute
-from tests.backend.backend_support import asgi_client, dev_login, unique
-from tests.web.conftest import portal_test_pages
+from tests.support.backend import asgi_client, dev_login, unique
+from tests.web.portal_support import portal_test_pages
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALE_DIR = REPO / "litemaas" / "web" / "locale"

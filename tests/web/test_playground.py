@@ -22,8 +22,8 @@ from pydantic import SecretStr
 from litemaas.config import Settings
 from litemaas.litellm_admin import token_hash
 from litemaas.playground.service import PLAYGROUND_TAG, derive_secret
-from tests.backend.backend_support import REDIS_URL, free_port
-from tests.e2e.support import CHAT, CHAT_2, EMBED, db_dump, db_rows
+from tests.support.backend import REDIS_URL, free_port
+from tests.support.stack import CHAT, CHAT_2, EMBED, db_dump, db_rows
 from tests.web.portal_support import PortalServer, check_page, login_as, screenshot, serve_app
 
 RPM_LIMIT = 4

@@ -9,8 +9,8 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from tests.backend.backend_support import asgi_client, dev_login, unique
-from tests.e2e.support import CHAT, GUARD, make_stack_app
+from tests.support.backend import asgi_client, dev_login, unique
+from tests.support.stack import CHAT, GUARD, make_stack_app
 from tests.web.test_layout import LOCALE_DIR, _pseudo_catalog, _untranslated
 
 

@@ -16,7 +16,7 @@ import openai
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.support import CHAT, GUARD, chat, sdk
+from tests.support.stack import CHAT, GUARD, chat, sdk
 
 
 def _card_state(page: Page, model: str) -> Any:

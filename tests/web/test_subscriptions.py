@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.e2e.support import CHAT, GUARD
+from tests.support.stack import CHAT, GUARD
 from tests.web.portal_support import check_page
 
 

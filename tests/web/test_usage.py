@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import token_hash
-from tests.backend.backend_support import asgi_client, dev_login, free_port, unique
-from tests.e2e.support import CHAT, EMBED, chat, db_rows, sdk
+from tests.support.backend import asgi_client, dev_login, free_port, unique
+from tests.support.stack import CHAT, EMBED, chat, db_rows, sdk
 from tests.usage.support import daily_row, seed_litellm_daily, unused_day, wait_for_litellm
 from tests.web.portal_support import PortalServer, check_page, login_as, serve_app
 

@@ -12,7 +12,7 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import create_engine, inspect
 
 from litemaas.config import Settings
-from tests.backend.backend_support import asgi_client, free_port
+from tests.support.backend import asgi_client, free_port
 
 
 async def test_live_needs_nothing(client):

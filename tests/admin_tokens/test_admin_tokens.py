@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 from litemaas.kit.time import utcnow
 from litemaas.models.admin_token import AdminToken
 from litemaas.models.audit_event import AuditEvent
-from tests.backend.backend_support import asgi_client, dev_login, unique
+from tests.support.backend import asgi_client, dev_login, unique
 
 pytestmark = pytest.mark.asyncio
 

@@ -21,7 +21,7 @@ from litemaas.auth.dependencies import declared_permission
 from litemaas.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from litemaas.db import is_read_only_dependency
 from litemaas.web.routing import PageRoute
-from tests.backend.backend_support import asgi_client, dev_login, free_port, unique
+from tests.support.backend import asgi_client, dev_login, free_port, unique
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 

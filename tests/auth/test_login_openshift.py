@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from tests.backend.backend_support import browser, dev_login, unique
+from tests.support.backend import browser, dev_login, unique
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from litemaas.models.audit_event import AuditEvent
 from litemaas.models.user import User
-from tests.backend.backend_support import browser, unique
+from tests.support.backend import browser, unique
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,7 +68,7 @@ async def test_groups_follow_the_idp_at_each_login_but_manual_grants_persist(mak
             assert me["role"] == "user"
         # An admin grants admin_readonly by hand: it survives logins without the group.
         async with browser(app) as admin:
-            from tests.backend.backend_support import dev_login
+            from tests.support.backend import dev_login
 
             await dev_login(admin, unique("admin"), "admin")
             r = await admin.put(f"/api/v1/admin/users/{me['user_id']}/role", json={"role": "admin_readonly"})

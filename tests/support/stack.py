@@ -1,38 +1,53 @@
-"""Fixtures and helpers shared by the catalog, subscription, API key, reconcile and e2e suites.
+"""The real LiteLLM stack for tests: its processes, the model names, and how the app is wired to it.
 
-The app under test talks to the session's real LiteLLM proxy (``litellm_stack``) through the
-real admin client; nothing about LiteLLM is mocked. ``CuttableTransport`` sits between our
-client and the proxy so a test can make LiteLLM unreachable at an exact point of an
-operation (the proxy itself keeps running for the other tests).
+- ``start_simulator`` / ``start_proxy``: the model simulator and a LiteLLM proxy as processes
+  (``ProxyProcess.stop`` stops it and its engine); ``LiteLLMStack`` is the session's pair
+  (fixture ``litellm_stack`` in ``tests/fixtures/stack.py``).
+- ``CuttableTransport`` sits between our admin client and the proxy so a test can make LiteLLM
+  unreachable at an exact point of an operation (the proxy keeps running for the other tests).
+- ``stack_settings`` / ``make_stack_app`` / ``started_stack_app``: the backend talking to that proxy.
+- ``sdk`` / ``chat``: the OpenAI SDK with a virtual key; ``Api``: REST helpers for a logged-in
+  client; ``db_rows`` / ``db_dump``: rows straight from the LiteMaaS database.
 
-Conftests pull these in with ``from tests.e2e.support import *``.
+Nothing about LiteLLM is mocked.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
-import pytest_asyncio
+import psycopg
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from litemaas.config import Settings
 from litemaas.litellm_admin import LiteLLMAdminClient, token_hash
 from litemaas.litellm_admin.dependencies import get_optional_litellm_admin
+from tests.support.backend import asgi_client, dev_login
+from tests.support.services import (
+    LOG_DIR,
+    PG_ADMIN_URL,
+    REDIS_URL,
+    REPO,
+    create_database,
+    database_url,
+    drop_database,
+    free_port,
+    wait_http,
+)
 
-CHAT = "granite-3-2-8b-instruct"
-CHAT_2 = "granite-4-0-h-tiny"
-CHAT_3 = "llama-scout-17b"
-CODE = "codellama-7b-instruct"
-EMBED = "nomic-embed-text-v1-5"
-DOCLING = "granite-docling-258m"
-GUARD = "llama-guard-3-1b"  # restricted in the demo catalog
-
+# Also re-exported: the services' names and ``token_hash``, so stack tests import from one place.
 __all__ = [
     "CHAT",
     "CHAT_2",
@@ -41,20 +56,155 @@ __all__ = [
     "DOCLING",
     "EMBED",
     "GUARD",
+    "LOG_DIR",
+    "PG_ADMIN_URL",
+    "REDIS_URL",
+    "REPO",
     "Api",
     "CuttableTransport",
+    "LiteLLMStack",
+    "ProxyProcess",
+    "SimulatorProcess",
     "api",
-    "app",
+    "chat",
+    "close_sdk_clients",
+    "create_database",
+    "database_url",
     "db_dump",
     "db_rows",
-    "litellm_admin",
+    "drop_database",
+    "free_port",
     "make_stack_app",
     "new_model",
     "sdk",
     "stack_settings",
+    "start_proxy",
+    "start_simulator",
+    "started_stack_app",
     "token_hash",
-    "transport",
+    "wait_http",
 ]
+
+
+@dataclass
+class SimulatorProcess:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+
+def start_simulator(*, latency_ms: float = 0.0, ttft_ms: float = 0.0) -> SimulatorProcess:
+    port = free_port()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / f"simulator-{port}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "litemaas.cli",
+                "simulator",
+                "--port",
+                str(port),
+                "--latency-ms",
+                str(latency_ms),
+                "--ttft-ms",
+                str(ttft_ms),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", proc)
+    return SimulatorProcess(url=url, proc=proc)
+
+
+@dataclass
+class ProxyProcess:
+    """One running LiteLLM proxy (and, through prisma-client-py, its engine sidecar)."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    ready_seconds: float
+
+    def stop(self) -> None:
+        from litemaas.proxy_runtime import supervisor
+
+        supervisor.stop(self.proc)
+
+
+def start_proxy(
+    *,
+    db_url: str,
+    master_key: str,
+    simulator_url: str,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    config_dir: Path | None = None,
+    hooks_dir: Path | None = None,
+) -> ProxyProcess:
+    from litemaas.proxy_runtime import supervisor
+
+    port = free_port()
+    overrides: dict[str, Any] = {
+        "master_key": master_key,
+        "salt_key": "sk-test-salt-" + secrets.token_hex(8),
+        "litellm_database_url": db_url,
+        "redis_url": redis_url,
+        "simulator_url": simulator_url,
+        "proxy_port": port,
+    }
+    if config_dir is not None:
+        overrides["litellm_config_dir"] = config_dir
+    if hooks_dir is not None:
+        overrides["hooks_dir"] = hooks_dir
+    settings = Settings(**overrides)
+    state = REPO / ".run" / "test-proxies" / f"proxy-{port}"
+    launch = supervisor.build_launch(settings, port=port, state_dir=state, extra_env=extra_env)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"proxy-{port}.log"
+    proc = supervisor.start(launch, log_path=log_path)
+    try:
+        ready = supervisor.wait_ready(
+            launch.url, proc, timeout=float(os.environ.get("LITEMAAS_TEST_PROXY_START_TIMEOUT", "240"))
+        )
+    except Exception:  # noqa: BLE001 - any start failure: stop it and show the log
+        supervisor.stop(proc)
+        tail = log_path.read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"LiteLLM proxy failed to start; log tail:\n{tail}") from None
+    return ProxyProcess(url=launch.url, proc=proc, log_path=log_path, ready_seconds=ready)
+
+
+@dataclass
+class LiteLLMStack:
+    """The session's real proxy + simulator; ``admin`` is an httpx client with the master key."""
+
+    proxy_url: str
+    master_key: str
+    simulator_url: str
+    litellm_database_url: str
+    proxy: ProxyProcess
+    simulator: SimulatorProcess
+    admin: httpx.Client = field(repr=False)
+
+    def generate_key(self, **body: Any) -> dict[str, Any]:
+        """POST /key/generate with the master key; returns LiteLLM's JSON (``key`` is the secret)."""
+        resp = self.admin.post("/key/generate", json=body)
+        resp.raise_for_status()
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def db(self) -> psycopg.Connection[tuple[Any, ...]]:
+        return psycopg.connect(self.litellm_database_url, autocommit=True)
+
+
+CHAT = "granite-3-2-8b-instruct"
+CHAT_2 = "granite-4-0-h-tiny"
+CHAT_3 = "llama-scout-17b"
+CODE = "codellama-7b-instruct"
+EMBED = "nomic-embed-text-v1-5"
+DOCLING = "granite-docling-258m"
+GUARD = "llama-guard-3-1b"  # restricted in the demo catalog
 
 
 class CuttableTransport(httpx.AsyncBaseTransport):
@@ -125,29 +275,10 @@ class CuttableTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-@pytest_asyncio.fixture
-async def transport() -> AsyncIterator[CuttableTransport]:
-    t = CuttableTransport()
-    yield t
-    await t.aclose()
-
-
-@pytest_asyncio.fixture
-async def litellm_admin(litellm_stack: Any, transport: CuttableTransport) -> AsyncIterator[LiteLLMAdminClient]:
-    client = LiteLLMAdminClient(
-        litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=1, retry_backoff=0.05
-    )
-    yield client
-    await client.aclose()
-
-
 def stack_settings(settings: Settings, litellm_stack: Any) -> Settings:
     return settings.model_copy(
         update={"proxy_url": litellm_stack.proxy_url, "master_key": SecretStr(litellm_stack.master_key)}
     )
-
-
-MakeStackApp = Callable[..., Any]
 
 
 def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient) -> Any:
@@ -159,14 +290,12 @@ def make_stack_app(make_app: Any, settings: Settings, litellm_stack: Any, client
     )
 
 
-@pytest_asyncio.fixture
-async def app(
-    make_app: Any, settings: Settings, litellm_stack: Any, litellm_admin: LiteLLMAdminClient
+@asynccontextmanager
+async def started_stack_app(
+    make_app: Any, settings: Settings, litellm_stack: Any, client: LiteLLMAdminClient
 ) -> AsyncIterator[FastAPI]:
-    """The backend wired to the real LiteLLM proxy, with the demo catalog synced."""
-    async with make_stack_app(make_app, settings, litellm_stack, litellm_admin) as started:
-        from tests.backend.backend_support import asgi_client, dev_login
-
+    """The backend wired to the real proxy (``make_stack_app``), with the demo catalog synced."""
+    async with make_stack_app(make_app, settings, litellm_stack, client) as started:
         async with asgi_client(started) as admin:
             await dev_login(admin, f"sync-admin-{uuid.uuid4().hex[:8]}", "admin")
             response = await admin.post("/api/v1/admin/models/sync")
@@ -174,9 +303,23 @@ async def app(
         yield started
 
 
+_open_sdk_clients: list[openai.AsyncOpenAI] = []
+
+
 def sdk(litellm_stack: Any, key: str) -> openai.AsyncOpenAI:
-    """The OpenAI SDK pointed at the proxy with a virtual key (no retries, so limits show)."""
-    return openai.AsyncOpenAI(base_url=f"{litellm_stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+    """The OpenAI SDK pointed at the proxy with a virtual key (no retries, so limits show).
+
+    Closed after the test by ``close_sdk_clients`` (an autouse fixture in ``tests/fixtures/stack.py``).
+    """
+    client = openai.AsyncOpenAI(base_url=f"{litellm_stack.proxy_url}/v1", api_key=key, max_retries=0, timeout=30)
+    _open_sdk_clients.append(client)
+    return client
+
+
+async def close_sdk_clients() -> None:
+    """Close every client ``sdk`` made (their connections would otherwise be left to the garbage collector)."""
+    while _open_sdk_clients:
+        await _open_sdk_clients.pop().close()
 
 
 async def chat(client: openai.AsyncOpenAI, model: str = CHAT, text: str = "hello") -> Any:
@@ -241,9 +384,6 @@ async def new_model(admin: Api, litellm_stack: Any, *, restricted: bool = False,
         },
     )
     return name
-
-
-Coro = Callable[..., Awaitable[Any]]
 
 
 def _sync_url(async_url: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from litemaas.models.user import User
-from tests.backend.backend_support import asgi_client, dev_login, unique
+from tests.support.backend import asgi_client, dev_login, unique
 
 pytestmark = pytest.mark.asyncio
 

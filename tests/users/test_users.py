@@ -1,7 +1,8 @@
 """First login creates the user once (even concurrently) and provisions it in LiteLLM.
 
 The LiteLLM side is the session's real proxy (``litellm_stack``), reached through a
-``CuttableTransport`` so a test can take it away at login time.
+``CuttableTransport`` so a test can take it away at login time. Tests that need no proxy use
+``backend_app`` (``app`` in this folder is the backend wired to the proxy).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from sqlalchemy import func, select
 from litemaas.db import Session, session_scope
 from litemaas.litellm_admin import LITELLM_USER_ROLE, LiteLLMAdminClient
 from litemaas.models.user import User
-from tests.backend.backend_support import asgi_client, dev_login, unique
-from tests.e2e.support import CHAT, CuttableTransport, chat, make_stack_app, sdk, token_hash
+from tests.support.backend import asgi_client, dev_login, unique
+from tests.support.stack import CHAT, CuttableTransport, LiteLLMStack, chat, make_stack_app, sdk, token_hash
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Stack:
     app: FastAPI
     transport: CuttableTransport
     litellm: LiteLLMAdminClient
-    proxy: Any  # tests.conftest.LiteLLMStack
+    proxy: LiteLLMStack
 
     def litellm_users(self, user_id: str) -> list[tuple[Any, ...]]:
         """The user's rows in LiteLLM's own database."""
@@ -42,18 +43,12 @@ class Stack:
 
 
 @pytest_asyncio.fixture
-async def stack(make_app: Any, settings: Any, litellm_stack: Any) -> AsyncIterator[Stack]:
-    """The app wired to the real LiteLLM proxy (users provisioned there at login)."""
-    transport = CuttableTransport()
-    client = LiteLLMAdminClient(
-        litellm_stack.proxy_url, litellm_stack.master_key, transport=transport, retries=1, retry_backoff=0.05
-    )
-    try:
-        async with make_stack_app(make_app, settings, litellm_stack, client) as app:
-            yield Stack(app=app, transport=transport, litellm=client, proxy=litellm_stack)
-    finally:
-        await client.aclose()
-        await transport.aclose()
+async def stack(
+    make_app: Any, settings: Any, litellm_stack: Any, litellm_admin: LiteLLMAdminClient, transport: CuttableTransport
+) -> AsyncIterator[Stack]:
+    """The app wired to the real LiteLLM proxy (users provisioned there at login), catalog not synced."""
+    async with make_stack_app(make_app, settings, litellm_stack, litellm_admin) as app:
+        yield Stack(app=app, transport=transport, litellm=litellm_admin, proxy=litellm_stack)
 
 
 async def _synced_at(app: FastAPI, username: str) -> Any:
@@ -63,16 +58,16 @@ async def _synced_at(app: FastAPI, username: str) -> Any:
         return user.litellm_synced_at
 
 
-async def test_concurrent_first_logins_create_one_user(app):
+async def test_concurrent_first_logins_create_one_user(backend_app):
     username = unique("burst")
-    clients = [asgi_client(app) for _ in range(8)]
+    clients = [asgi_client(backend_app) for _ in range(8)]
     try:
         await asyncio.gather(*(dev_login(c, username, "user") for c in clients))
         ids = {(await c.get("/api/v1/auth/me")).json()["user_id"] for c in clients}
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     assert len(ids) == 1
-    async with app.state.sessionmaker() as session:
+    async with backend_app.state.sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(User).where(User.username == username))
     assert count == 1
 
@@ -117,12 +112,12 @@ def test_request_session_commits_before_the_response_is_sent():
     assert dependency.scope == "function"
 
 
-async def test_username_owned_by_another_identity_is_refused(app, idp_settings, idp, make_app):
+async def test_username_owned_by_another_identity_is_refused(backend_app, idp_settings, idp, make_app):
     """An OIDC user cannot take over an existing (dev or OpenShift) user's name."""
-    from tests.backend.backend_support import browser
+    from tests.support.backend import browser
 
     username = unique("taken")
-    async with asgi_client(app) as c:
+    async with asgi_client(backend_app) as c:
         await dev_login(c, username, "admin")
     idp.login_as(username)
     async with make_app(idp_settings) as oidc_app, browser(oidc_app) as b:
@@ -171,31 +166,31 @@ async def test_deactivation_goes_through_the_key_blocking_hook(stack: Stack) -> 
         assert audit["items"][0]["after"]["litellm_keys_unblocked"] == len(live)
 
 
-async def test_failed_key_blocking_leaves_the_user_unchanged(app):
+async def test_failed_key_blocking_leaves_the_user_unchanged(backend_app):
     """LiteLLM unreachable while deactivating: 503, and the user stays active here."""
     from litemaas.audit.service import SystemActor
     from litemaas.errors import UpstreamUnavailable
     from litemaas.users import service
-    from tests.backend.backend_support import free_port
+    from tests.support.backend import free_port
 
     username = unique("stay")
-    async with asgi_client(app) as c:
+    async with asgi_client(backend_app) as c:
         await dev_login(c, username)
 
     # A real client; nothing listens on its port, so every call fails to connect.
     async with LiteLLMAdminClient(f"http://127.0.0.1:{free_port()}", "sk-unused", retries=0) as litellm_down:
         with pytest.raises(UpstreamUnavailable):
-            async with session_scope(app.state.sessionmaker) as session:
+            async with session_scope(backend_app.state.sessionmaker) as session:
                 user = await service.find_user(session, username)
                 await service.set_active(
                     session,
                     actor=SystemActor("test"),
                     user=user,
                     active=False,
-                    cache=app.state.user_cache,
+                    cache=backend_app.state.user_cache,
                     litellm=litellm_down,
                 )
-    async with app.state.sessionmaker() as session:
+    async with backend_app.state.sessionmaker() as session:
         assert (await service.find_user(session, username)).is_active is True
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from litemaas.cli import app as cli
 from litemaas.client import LiteMaaSAPIError, LiteMaaSClient
 from litemaas.config import get_settings
-from tests.backend.backend_support import REDIS_URL, unique
+from tests.support.backend import REDIS_URL, http_login, unique
 
 
 @pytest.fixture
@@ -34,17 +34,9 @@ def run_cli(backend_database_url, redis_prefix, monkeypatch):
     get_settings.cache_clear()
 
 
-def _dev_login(base_url: str, username: str, role: str = "user") -> httpx.Client:
-    browser = httpx.Client(base_url=base_url, timeout=10)
-    r = browser.post("/auth/dev", data={"username": username, "role": role})
-    assert r.status_code == 303, r.text
-    browser.headers["X-CSRF-Token"] = browser.cookies["litemaas_csrf"]
-    return browser
-
-
 def test_users_commands_work_on_existing_users_only(run_cli, backend_process):
     username = unique("cli")
-    browser = _dev_login(backend_process.url, username)
+    browser = http_login(backend_process.url, username)
     assert browser.get("/api/v1/admin/users").status_code == 403
 
     missing = run_cli("users", "promote", unique("ghost"), ok=False)
@@ -69,9 +61,9 @@ def test_users_commands_work_on_existing_users_only(run_cli, backend_process):
 
 def test_tokens_and_typed_client(run_cli, backend_process):
     owner = unique("owner")
-    _dev_login(backend_process.url, owner, "admin").close()
+    http_login(backend_process.url, owner, "admin").close()
     target = unique("target")
-    _dev_login(backend_process.url, target).close()
+    http_login(backend_process.url, target).close()
 
     created = run_cli("tokens", "create", "nightly-report", "--owner", owner, "--role", "admin", "--days", "7")
     secret = created.stdout.strip().splitlines()[-1]
@@ -108,7 +100,7 @@ def _audit_since(browser: httpx.Client, action: str, since: datetime) -> list[di
 def test_tokens_list_is_audited_as_the_cli_operator(run_cli, backend_process):
     """SPEC §2: who looked at the token inventory is audited, from the CLI as from the API."""
     since = datetime.now(UTC) - timedelta(minutes=1)
-    with closing(_dev_login(backend_process.url, unique("auditor"), "admin")) as admin:
+    with closing(http_login(backend_process.url, unique("auditor"), "admin")) as admin:
         seen = {e["id"] for e in _audit_since(admin, "admin_token.list", since)}
         run_cli("tokens", "list", "--all")
         events = [e for e in _audit_since(admin, "admin_token.list", since) if e["id"] not in seen]
@@ -121,12 +113,12 @@ def test_tokens_list_is_audited_as_the_cli_operator(run_cli, backend_process):
 
 def test_tokens_create_defaults_to_the_configured_expiry(run_cli, backend_process, monkeypatch):
     owner = unique("owner")
-    _dev_login(backend_process.url, owner, "admin").close()
+    http_login(backend_process.url, owner, "admin").close()
     monkeypatch.setenv("LITEMAAS_ADMIN_TOKEN_DEFAULT_DAYS", "5")
     get_settings.cache_clear()
     name = unique("default-expiry")
     run_cli("tokens", "create", name, "--owner", owner, "--role", "admin_readonly")
-    with closing(_dev_login(backend_process.url, owner, "admin")) as admin:
+    with closing(http_login(backend_process.url, owner, "admin")) as admin:
         row = next(t for t in admin.get("/api/v1/admin/tokens").json() if t["name"] == name)
     expires_in = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])
     assert abs(expires_in - timedelta(days=5)) < timedelta(minutes=1), expires_in

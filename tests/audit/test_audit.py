@@ -13,7 +13,7 @@ from sqlalchemy import text
 from litemaas.audit.service import SystemActor, record
 from litemaas.config import Settings
 from litemaas.kit.redaction import REDACTED
-from tests.backend.backend_support import asgi_client, unique
+from tests.support.backend import asgi_client, unique
 
 
 async def _role_change(admin_client, login, reason="promotion"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.backend.backend_support import asgi_client
+from tests.support.backend import asgi_client
 
 
 def _samples(body: str, name: str) -> dict[frozenset[tuple[str, str]], float]:

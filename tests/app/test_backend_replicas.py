@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.backend_support import OIDC_CLIENT_SECRET, free_port, unique
+from tests.support.backend import OIDC_CLIENT_SECRET, free_port, unique
 
 REPO = Path(__file__).resolve().parents[2]
 
