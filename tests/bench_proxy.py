@@ -262,6 +262,7 @@ def start_ours(
     redis_url: str | None = None,
     workers: int = 1,
     hooks: bool = True,
+    settings: dict[str, Any] | None = None,
 ) -> Proxy:
     from litemaas.config import Settings
     from litemaas.proxy_runtime import supervisor
@@ -275,12 +276,12 @@ def start_ours(
         "simulator_url": simulator_url,
         "proxy_port": port,
         "proxy_workers": workers,
+        **(settings or {}),
     }
     config_dir = _config_dir(hooks)
     if config_dir is not None:
         overrides["litellm_config_dir"] = config_dir
-    settings = Settings(**overrides)
-    launch = supervisor.build_launch(settings, port=port, state_dir=BENCH_DIR / f"ours-{port}")
+    launch = supervisor.build_launch(Settings(**overrides), port=port, state_dir=BENCH_DIR / f"ours-{port}")
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     proc = supervisor.start(launch, log_path=LOG_DIR / f"bench-proxy-ours-{port}.log")
     supervisor.wait_ready(launch.url, proc, timeout=300)

@@ -48,20 +48,29 @@ def _prisma_package_dir() -> Path:
     return Path(spec.origin).resolve().parent
 
 
+def _binary_cache_dirs() -> list[Path]:
+    """Where prisma-client-py keeps downloaded engines (its ``binary_cache_dir``), for this engine commit."""
+    explicit = os.environ.get("PRISMA_BINARY_CACHE_DIR")
+    if explicit:
+        return [Path(explicit)]
+    home = Path(os.environ.get("PRISMA_HOME_DIR") or Path.home())
+    return sorted((home / ".cache" / "prisma-python" / "binaries").glob(f"*/{ENGINE_COMMIT}"))
+
+
 def native_query_engine() -> Path | None:
-    """A native query engine prisma-client-py would find on its own, if one is installed."""
+    """A native query engine prisma-client-py would find on its own, if one is installed.
+
+    Looked up where prisma-client-py looks (the working directory, then its binary cache),
+    without importing ``prisma``: that imports the generated client, ~7 s of CPU, and this runs
+    in ``litemaas proxy`` before LiteLLM starts (it was most of our share of the cold start).
+    """
     explicit = os.environ.get("PRISMA_QUERY_ENGINE_BINARY")
     if explicit and Path(explicit).resolve() != (BIN_DIR / "query-engine").resolve():
         return Path(explicit) if Path(explicit).exists() else None
-    try:
-        from prisma import config
-        from prisma.engine.utils import query_engine_name
-    except Exception:  # noqa: BLE001 - a missing/partial client means "no native engine"
-        return None
-    name = query_engine_name()
-    for candidate in (Path.cwd() / name, Path(config.binary_cache_dir) / name):
-        if candidate.exists():
-            return candidate
+    for directory in (Path.cwd(), *_binary_cache_dirs()):
+        for candidate in sorted(directory.glob("prisma-query-engine-*")):
+            if candidate.is_file():
+                return candidate
     return None
 
 

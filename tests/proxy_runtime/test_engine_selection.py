@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,30 @@ def test_generate_is_skipped_when_schema_unchanged() -> None:
     prisma_client.generate_client()
     assert prisma_client.client_is_generated()
     assert prisma_client.generate_client() is False
+
+
+def test_auto_finds_a_native_engine_in_prismas_binary_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PRISMA_QUERY_ENGINE_BINARY", raising=False)
+    monkeypatch.delenv("PRISMA_BINARY_CACHE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRISMA_HOME_DIR", str(tmp_path / "home"))
+    assert prisma_client.native_query_engine() is None
+    cache = tmp_path / "home" / ".cache" / "prisma-python" / "binaries" / "5.17.0" / prisma_client.ENGINE_COMMIT
+    cache.mkdir(parents=True)
+    native = fake_native_engine(cache)
+    assert prisma_client.native_query_engine() == native
+    assert prisma_client.resolve_mode("auto") == "native"
+
+
+def test_engine_selection_does_not_import_the_generated_client() -> None:
+    """`litemaas proxy` resolves the engine before LiteLLM starts; importing the generated client
+    (the `prisma` package) there cost ~7 s of the cold start."""
+    script = (
+        "import sys\n"
+        "from litemaas.proxy_runtime import prisma_client\n"
+        "prisma_client.resolve_mode('auto'); prisma_client.client_is_generated()\n"
+        "prisma_client.prisma_env('auto')\n"
+        "print(sorted(m for m in sys.modules if m == 'prisma' or m.startswith(('prisma.', 'litellm'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout
