@@ -13,6 +13,8 @@ from litemaas.banners.router import admin_router as banners_admin_router
 from litemaas.banners.router import router as banners_router
 from litemaas.branding.router import admin_router as branding_admin_router
 from litemaas.branding.router import router as branding_router
+from litemaas.events.router import admin_router as events_admin_router
+from litemaas.events.router import router as events_router
 from litemaas.health.router import router as health_router
 from litemaas.jobs.router import router as jobs_router
 from litemaas.models_catalog.router import router as models_router
@@ -42,3 +44,5 @@ api_router.include_router(branding_router)
 api_router.include_router(branding_admin_router)
 api_router.include_router(banners_router)
 api_router.include_router(banners_admin_router)
+api_router.include_router(events_router)
+api_router.include_router(events_admin_router)

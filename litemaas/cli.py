@@ -77,6 +77,7 @@ def _register_domain_commands() -> None:
     from litemaas.audit.cli import app as audit_app
     from litemaas.backups.cli import app as backup_app
     from litemaas.banners.cli import app as banners_app
+    from litemaas.events.cli import app as events_app
     from litemaas.jobs.commands import jobs_app, reconcile_command, sync_models_command
     from litemaas.models_catalog.cli import app as models_app
     from litemaas.settings_admin.cli import app as settings_app
@@ -97,6 +98,7 @@ def _register_domain_commands() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
     app.add_typer(banners_app, name="banners")
+    app.add_typer(events_app, name="events")
 
 
 _register_domain_commands()

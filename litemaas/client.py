@@ -27,6 +27,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from litemaas.auth.permissions import Role
+from litemaas.events.schemas import EventOut as Event
+from litemaas.events.schemas import HostViewOut as EventHostView
+from litemaas.events.schemas import SeatKeyOut as EventSeat
 from litemaas.jobs.schemas import CleanupReportOut as CleanupReport
 from litemaas.jobs.schemas import ExemptionOut as CleanupExemption
 from litemaas.jobs.schemas import JobRunOut as JobRun
@@ -762,3 +765,43 @@ class LiteMaaSClient:
 
     def reset_user_spend(self, user_id: uuid.UUID | str) -> UserLimits:
         return UserLimits.model_validate(self.request("POST", f"/admin/users/{user_id}/reset-spend"))
+
+    # --- workshop events ----------------------------------------------------------------
+    def create_event(
+        self, name: str, models: list[str], starts_at: datetime, ends_at: datetime, capacity: int, **fields: Any
+    ) -> Event:
+        """A new event (``description``, ``rpm_limit``, ``tpm_limit``, ``max_budget``, ``hosts`` in ``fields``)."""
+        body = {
+            "name": name,
+            "models": models,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "capacity": capacity,
+            **{k: _jsonable(v) for k, v in fields.items()},
+        }
+        return Event.model_validate(self.request("POST", "/admin/events", json=body))
+
+    def list_events(self) -> list[Event]:
+        return [Event.model_validate(e) for e in self.request("GET", "/admin/events")]
+
+    def get_event(self, event_id: uuid.UUID | str) -> Event:
+        return Event.model_validate(self.request("GET", f"/admin/events/{event_id}"))
+
+    def update_event(self, event_id: uuid.UUID | str, **changes: Any) -> Event:
+        """Change fields; a new ``ends_at`` extends every seat's key."""
+        body = {k: _jsonable(v) for k, v in changes.items()}
+        return Event.model_validate(self.request("PATCH", f"/admin/events/{event_id}", json=body))
+
+    def end_event(self, event_id: uuid.UUID | str) -> Event:
+        return Event.model_validate(self.request("POST", f"/admin/events/{event_id}/end"))
+
+    def add_event_seats(
+        self, event_id: uuid.UUID | str, *, count: int | None = None, usernames: list[str] | None = None
+    ) -> list[EventSeat]:
+        """Seats for lab environments; each new seat's ``key`` is in this answer only."""
+        body = {"count": count} if usernames is None else {"usernames": usernames}
+        answer = self.request("POST", f"/admin/events/{event_id}/seats", json=body)
+        return [EventSeat.model_validate(item) for item in answer["items"]]
+
+    def event_host_view(self, event_id: uuid.UUID | str) -> EventHostView:
+        return EventHostView.model_validate(self.request("GET", f"/events/{event_id}/host"))

@@ -185,6 +185,13 @@ def admin_users_section(args: argparse.Namespace) -> None:
     bench_admin_users.main([])
 
 
+def events_section(args: argparse.Namespace) -> None:
+    from tests import bench_events
+
+    print("\n== Workshop events: attendees joining at once (issue 13) ==", flush=True)
+    bench_events.main([])
+
+
 SECTIONS.update(
     hooks=hooks_section,
     backend=backend_section,
@@ -195,6 +202,7 @@ SECTIONS.update(
     admin=admin_section,
     backups=backups_section,
     admin_users=admin_users_section,
+    events=events_section,
 )
 
 

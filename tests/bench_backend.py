@@ -79,6 +79,8 @@ class Stack:
     litemaas_db: str
     backend: subprocess.Popen[bytes]
     simulator_url: str = ""
+    # LiteLLM's own database (the events bench counts what the joins made there).
+    litellm_db: str = ""
 
 
 def _async_url(name: str) -> str:
@@ -147,7 +149,7 @@ def stack(
             if backend.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("backend did not start; see " + str(LOG_DIR))
             time.sleep(0.2)
-        yield Stack(url, proxy.url, master_key, litemaas_db, backend, sim.url)
+        yield Stack(url, proxy.url, master_key, litemaas_db, backend, sim.url, litellm_db)
     finally:
         backend.terminate()
         try:

@@ -705,3 +705,146 @@ async def _sync_playground_key(
         )
     log.info("api_key.playground.sync", key_id=str(key.id), created=created, rebuilt=rebuild or stale_secret)
     return PlaygroundKey(key.id, secret)
+
+
+# --------------------------------------------------------------------------- event keys
+
+
+async def issue_fixed_key(  # noqa: PLR0913  keyword-only terms of one key, all set by the event
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    owner: User,
+    alias: str,
+    model_names: Sequence[str],
+    limits: KeyLimits,
+    expires_at: datetime,
+    metadata: dict[str, Any],
+) -> CreatedKeyOut:
+    """A key with limits and expiry set by an admin (a workshop seat), not by its owner.
+
+    The admin's values stand in for the key defaults and maximums, and the key does not count
+    against the owner's cap: the event, not the owner, asked for it. The caller holds the
+    owner's key lock and has made the subscriptions for ``model_names`` active. LiteLLM first
+    (after our flushed row), so a failure leaves nothing here and removes what LiteLLM made.
+    """
+    if not owner.is_active:
+        raise OwnerDeactivated()
+    alias = _check_alias(alias)
+    model_ids = await access.grantable_models(session, owner.id, model_names)
+    await access.ensure_litellm_user(session, litellm, owner)
+    secret = _new_secret()
+    key = ApiKey(
+        id=uuid.uuid4(),
+        user_id=owner.id,
+        alias=alias,
+        token_hash=token_hash(secret),
+        last4=secret[-4:],
+        status="active",
+        created_by_id=actor.user_id,
+        expires_at=expires_at,
+        **limits.model_dump(),
+    )
+    repository.add_key(session, key)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise AliasTaken(alias) from None
+    await repository.set_key_models(session, key.id, model_ids.values())
+    await repository.add_token(session, key)
+    await session.flush()
+    effective = (await access.granted_models(session, [key.id]))[key.id]
+    request = GenerateKeyRequest(
+        key=secret,
+        user_id=str(owner.id),
+        models=effective or [NO_MODELS_SENTINEL],
+        key_alias=litellm_alias(owner.username, alias),
+        duration=_remaining_duration(expires_at),
+        metadata={**_key_metadata(key), **metadata},
+        **_limits_of(key),
+    )
+    generated = await litellm_ops.generate(litellm, request, key.id)
+    if generated.expires is not None:
+        key.expires_at = generated.expires
+    await session.flush()
+    models = sorted(model_ids)
+    await audit.record(
+        session,
+        actor=actor,
+        action="api_key.create",
+        target_type="api_key",
+        target_id=key.id,
+        after=_audit_view(key, models),
+        reason="event seat",
+    )
+    log.info("api_key.create.done", key_id=str(key.id), user_id=str(owner.id), models=len(models), purpose="event")
+    return CreatedKeyOut(**to_out(key, models, effective).model_dump(), key=secret)
+
+
+async def set_fixed_key_terms(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    key_id: uuid.UUID,
+    limits: dict[str, Any] | None = None,
+    expires_at: datetime | None = None,
+    reason: str,
+) -> KeyOut | None:
+    """Change an admin-set key's limits and/or expiry (an event's host or admin); None when the key is gone.
+
+    LiteLLM first; a key LiteLLM no longer has is marked revoked here (reconcile would do the same).
+    """
+    key = await _locked_key(session, key_id, None)
+    if key.status != "active":
+        return None
+    before = _audit_view(key, [])
+    fields: dict[str, Any] = dict(limits or {})
+    if expires_at is not None:
+        fields["duration"] = _remaining_duration(expires_at)
+    if not fields:
+        return await _view(session, key)
+    try:
+        info = await litellm.update_key(key.token_hash, **fields)
+    except LiteLLMNotFound:
+        await _mark_revoked(session, key, actor=actor, reason="gone in LiteLLM")
+        return None
+    except LiteLLMError as exc:
+        raise upstream_error(exc) from exc
+    for name, value in (limits or {}).items():
+        setattr(key, name, value)
+    if expires_at is not None:
+        key.expires_at = info.expires if info.expires is not None else expires_at
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="api_key.update",
+        target_type="api_key",
+        target_id=key.id,
+        before=before,
+        after=_audit_view(key, []),
+        reason=reason,
+    )
+    return await _view(session, key)
+
+
+async def revoke_keys(
+    session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor, key_ids: Sequence[uuid.UUID], reason: str
+) -> int:
+    """Delete many keys at LiteLLM in one call, then mark them revoked here; returns how many were live.
+
+    The caller holds the owners' key locks. A LiteLLM failure revokes nothing here (503).
+    """
+    keys = [k for k in [await repository.get_key(session, i, for_update=True) for i in key_ids] if k is not None]
+    live = [k for k in keys if k.status == "active"]
+    if not live:
+        return 0
+    try:
+        await litellm.delete_keys([k.token_hash for k in live])
+    except LiteLLMError as exc:
+        raise upstream_error(exc) from exc
+    for key in live:
+        await _mark_revoked(session, key, actor=actor, reason=reason)
+    return len(live)

@@ -41,6 +41,9 @@ class Permission(StrEnum):
     TOKENS_MANAGE = "tokens:manage"
     OPERATIONS_RUN = "operations:run"
     BRANDING_WRITE = "branding:write"
+    # Workshop events: create, change, end, seat (admin only; an event's hosts manage that event
+    # alone, checked per event by the events domain).
+    EVENTS_WRITE = "events:write"
     # Refreshing or rebuilding the usage cache from LiteLLM (admin only).
     USAGE_ADMIN_REFRESH = "usage:admin_refresh"
 

@@ -33,6 +33,7 @@ from litemaas.access import service as access
 from litemaas.api_keys import service as keys_service
 from litemaas.audit.service import Actor
 from litemaas.errors import LiteMaaSError, UpstreamUnavailable
+from litemaas.events import service as events_service
 from litemaas.jobs import repository, service
 from litemaas.jobs.repository import CleanupRow
 from litemaas.jobs.schemas import CleanupItemOut, CleanupReportOut
@@ -246,14 +247,33 @@ async def cleanup_keys(
         sessionmaker, JOB, triggered_by=service.actor_label(actor), triggered_by_id=actor.user_id, dry_run=dry_run
     ) as run:
         report.run_id = run.id
+        events_closed = 0
         try:
             await _cleanup(sessionmaker, litellm, actor=actor, report=report)
+            if not dry_run and report.stopped is None:
+                events_closed = await _close_due_events(sessionmaker, litellm, actor=actor, report=report)
         finally:
-            run.counts = dict(report.counts)
+            run.counts = dict(report.counts) | ({"events_closed": events_closed} if events_closed else {})
         if report.errors:
             run.fail("; ".join(report.errors)[:2000])
     log.info("jobs.cleanup.done", summary=report.summary)
     return report
+
+
+async def _close_due_events(
+    sessionmaker: async_sessionmaker[AsyncSession], litellm: LiteLLMAdminClient, *, actor: Actor, report: CleanupReport
+) -> int:
+    """Workshop events whose end has passed: their keys expired at LiteLLM; end their seats and grants."""
+    try:
+        async with sessionmaker() as session:
+            closed = await events_service.close_due_events(session, litellm, actor=actor)
+            await session.commit()
+    except LiteMaaSError as exc:
+        report.errors.append(f"closing ended events: {exc.message}")
+        return 0
+    if closed:
+        log.info("jobs.cleanup.events_closed", events=closed)
+    return closed
 
 
 async def run_cleanup(

@@ -15,6 +15,10 @@ from litemaas.models.banner_dismissal import BannerDismissal
 from litemaas.models.branding import Branding
 from litemaas.models.branding_image import BrandingImage
 from litemaas.models.catalog_model import CatalogModel
+from litemaas.models.event import Event
+from litemaas.models.event_host import EventHost
+from litemaas.models.event_model import EventModel
+from litemaas.models.event_seat import EventSeat
 from litemaas.models.job_run import JobRun
 from litemaas.models.key_cleanup_exemption import KeyCleanupExemption
 from litemaas.models.oauth_state import OAuthState
@@ -39,6 +43,10 @@ __all__ = [
     "Branding",
     "BrandingImage",
     "CatalogModel",
+    "Event",
+    "EventHost",
+    "EventModel",
+    "EventSeat",
     "JobRun",
     "KeyCleanupExemption",
     "OAuthState",

@@ -593,3 +593,82 @@ async def grant(
     await access.push(session, litellm)
     log.info("subscription.grant.done", subscription_id=str(sub.id), model=model.name)
     return await _out(session, sub.id), True
+
+
+# --------------------------------------------------------------------------- event grants
+
+EVENT_ENDED = Action("event_ended", frozenset({ACTIVE}), CANCELLED)
+
+
+async def grant_for_event(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    model_ids: Sequence[uuid.UUID],
+    event_name: str,
+) -> list[uuid.UUID]:
+    """Make the user's subscriptions to ``model_ids`` active because they joined an event.
+
+    Restricted models included: the event is the approval (history action ``event_grant``,
+    audited). Returns the models this activated (those not active before). Keys of the user that
+    carry a model whose subscription was suspended get it back in LiteLLM (the grant rule).
+    """
+    reason = f"granted by event '{event_name}'"[:500]
+    activated: list[uuid.UUID] = []
+    change = await KeyAccessChange.capture(session, model_ids=model_ids, user_ids=[user_id])
+    for model_id in sorted(set(model_ids)):
+        created = await repository.insert_if_absent(session, user_id=user_id, model_id=model_id, status=ACTIVE)
+        sub = await repository.get_by_user_model_for_update(session, user_id, model_id)
+        if sub is None:
+            raise RuntimeError("invariant broken: sub is not None")
+        if not created and sub.status == ACTIVE:
+            continue
+        await _set_status(
+            session,
+            actor=actor,
+            sub=sub,
+            action="event_grant",
+            to_status=ACTIVE,
+            reason=reason,
+            admin_decision=True,
+            created=created,
+        )
+        activated.append(model_id)
+    if activated:
+        await change.push(session, litellm)
+    return activated
+
+
+async def end_event_grants(
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    model_ids: Sequence[uuid.UUID],
+    reason: str,
+) -> int:
+    """End the subscriptions an event activated (still active ones); the user's keys follow in LiteLLM."""
+    wanted = sorted(set(model_ids))
+    if not wanted:
+        return 0
+    change = await KeyAccessChange.capture(session, model_ids=wanted, user_ids=[user_id])
+    ended = 0
+    for model_id in wanted:
+        sub = await repository.get_by_user_model_for_update(session, user_id, model_id)
+        if sub is None or sub.status != ACTIVE:
+            continue
+        await _set_status(
+            session,
+            actor=actor,
+            sub=sub,
+            action=EVENT_ENDED.name,
+            to_status=EVENT_ENDED.target,
+            reason=reason,
+            admin_decision=False,
+        )
+        ended += 1
+    await change.push(session, litellm)
+    return ended

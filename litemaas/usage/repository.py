@@ -492,3 +492,19 @@ async def stream_daily_rows(session: AsyncSession, scope: UsageScope, batch: int
     )
     async for row in result:
         yield ExportRow._make((*row[0:11], Sums._make(row[11:19])))
+
+
+async def sums_by_key_and_model(
+    session: AsyncSession, key_ids: Sequence[uuid.UUID], start: date, end: date
+) -> dict[tuple[uuid.UUID, str], Sums]:
+    """Usage of the given keys per (key, model) over a day range (an event's host view)."""
+    if not key_ids:
+        return {}
+    result = await session.execute(
+        text(
+            f"""SELECT key_id, model, {_SUMS} FROM usage_daily
+                WHERE day BETWEEN :start AND :end AND key_id = ANY(:key_ids) GROUP BY key_id, model"""  # noqa: S608  _SUMS is fixed; values are bound
+        ),
+        {"start": start, "end": end, "key_ids": list(key_ids)},
+    )
+    return {(row[0], row[1]): _sums(row[2:]) for row in result}

@@ -639,3 +639,15 @@ async def breakdown_rows(
             )
         )
     return rows
+
+
+# Summed usage figures, for domains that read usage through this service.
+UsageSums = Sums
+
+
+async def sums_by_key_and_model(
+    session: AsyncSession, runtime: UsageRuntime, *, key_ids: Sequence[uuid.UUID], start: date, end: date
+) -> tuple[dict[tuple[uuid.UUID, str], Sums], bool]:
+    """Usage of the given keys per (key, model), the range brought up to date first; False: not fresh."""
+    fresh = await ensure_fresh(runtime, start, end)
+    return await repository.sums_by_key_and_model(session, key_ids, start, end), fresh

@@ -302,3 +302,55 @@ async def get_user_defaults(session: AsyncSession) -> UserDefaults:
 async def set_user_defaults(session: AsyncSession, *, actor: Actor, defaults: UserDefaults) -> UserDefaults:
     """Change the defaults for new users (existing users keep theirs unless they are applied to all)."""
     return await limits.set_user_defaults(session, actor=actor, defaults=defaults)
+
+
+LAB_PROVIDER = "event"
+
+
+async def ensure_lab_user(session: AsyncSession, *, actor: Actor, username: str) -> User:
+    """The user a lab environment's seat belongs to (identity provider ``event``: no one logs in as it).
+
+    Created once, with the defaults for new users, and audited; an existing lab user is reused.
+    A username held by a person (another identity) is refused.
+    """
+    existing = await repository.get_by_identity(session, provider=LAB_PROVIDER, subject=username)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "username": username,
+        "email": None,
+        "display_name": username,
+        "identity_provider": LAB_PROVIDER,
+        "subject": username,
+        "groups": [],
+        "group_role": None,
+        "manual_role": None,
+        "role": Role.USER.value,
+        "is_active": True,
+        "last_login_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        row = await repository.upsert_login(session, values)
+    except IntegrityError:
+        raise UsernameTaken(f"the username '{username}' belongs to another identity") from None
+    if row is None:
+        raise AccountDeactivated(f"the lab user '{username}' is deactivated")
+    user = await repository.get_fresh(session, row[0])
+    if user is None:
+        raise RuntimeError("invariant broken: user is not None")
+    if row[1]:
+        await limits.give_new_user_defaults(session, user.id)
+        await record(
+            session,
+            actor=actor,
+            action="user.create",
+            target_type="user",
+            target_id=user.id,
+            after=_view(user),
+            reason="lab seat of an event",
+        )
+    return user

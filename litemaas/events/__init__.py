@@ -1,0 +1,1 @@
+"""Workshop events: an admin's event grants its attendees models and one key each, for its window."""
