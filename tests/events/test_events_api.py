@@ -272,3 +272,52 @@ async def test_seats_api_by_count_and_usernames(login: Any, litellm_stack: Any) 
     assert full.json()["error"] == "event_full"
     await admin.call("POST", f"/admin/events/{event['id']}/seats", 422, json={"count": 1, "usernames": [name]})
     assert _litellm_event_keys(litellm_stack, event["id"]) == 3
+
+
+def _event_seats(settings: Any, event_id: str) -> list[tuple[Any, ...]]:
+    return db_rows(
+        settings.database_url,
+        "SELECT s.status, e.seats_taken FROM events e LEFT JOIN event_seats s ON s.event_id = e.id WHERE e.id = %s",
+        uuid.UUID(event_id),
+    )
+
+
+async def test_join_with_litellm_down_is_503_and_leaves_no_seat(
+    login: Any, litellm_stack: Any, settings: Any, transport: Any
+) -> None:
+    """LiteLLM unreachable during a join: 503, no seat, no grant, no key on either side; the same
+    attendee joins normally once it is back (one key)."""
+    admin = api(await login(role="admin"))
+    event = await _event(admin, capacity=3)
+    user = api(await login())
+    transport.cut()
+    refused = await user.call("POST", f"/events/join/{event['join_code']}", 503)
+    assert refused.json()["error"]
+    transport.restore()
+    assert _event_seats(settings, event["id"]) == [(None, 0)]
+    assert _litellm_event_keys(litellm_stack, event["id"]) == 0
+    subs = {s["model"]["name"]: s["status"] for s in (await user.call("GET", "/subscriptions", 200)).json()}
+    assert subs.get(GUARD) != "active"
+    joined = (await user.call("POST", f"/events/join/{event['join_code']}", 200)).json()
+    assert joined["seat"]["created"] and joined["seat"]["key"].startswith("sk-")
+    assert _event_seats(settings, event["id"]) == [("active", 1)]
+    assert _litellm_event_keys(litellm_stack, event["id"]) == 1
+
+
+async def test_join_whose_key_answer_is_lost_leaves_no_orphan_key(
+    login: Any, litellm_stack: Any, settings: Any, transport: Any
+) -> None:
+    """LiteLLM creates the key but its answer never arrives: the join fails with 503 and the key it
+    made is removed (or never counted): afterwards one join gives exactly one working key."""
+    admin = api(await login(role="admin"))
+    event = await _event(admin, capacity=3)
+    user = api(await login())
+    transport.lose_response_of("/key/generate")
+    await user.call("POST", f"/events/join/{event['join_code']}", 503)
+    transport.restore()
+    assert _event_seats(settings, event["id"]) == [(None, 0)]
+    assert _litellm_event_keys(litellm_stack, event["id"]) == 0
+    joined = (await user.call("POST", f"/events/join/{event['join_code']}", 200)).json()
+    answer = await chat(sdk(litellm_stack, joined["seat"]["key"]), model=CHAT)
+    assert answer.choices[0].message.content
+    assert _litellm_event_keys(litellm_stack, event["id"]) == 1
