@@ -28,6 +28,16 @@ class InvalidEvent(LiteMaaSError):
         super().__init__(f"{field}: {message}", field=field)
 
 
+class HostLimitRefused(LiteMaaSError):
+    """A limit a host (not an admin) may not set: 403 naming the field."""
+
+    status = 403
+    code = "host_limit_refused"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(f"{field}: {message}", field=field)
+
+
 class JoinRefused(Conflict):
     """Why a join did not give a seat; ``code`` is what the join page explains."""
 

@@ -660,11 +660,18 @@ async def set_seat_limits(
     seat_id: uuid.UUID,
     body: EventLimits,
 ) -> AttendeeOut:
-    """Raise (or lower) one attendee's key limits; fields not sent stay."""
+    """Raise (or lower) one attendee's key limits; fields not sent stay.
+
+    A host who is not an admin is an ordinary user: they may move a limit up to
+    ``HOST_RAISE_FACTOR`` times the event's own, never clear one (unlimited) and never change
+    their own seat. Admins may set anything.
+    """
     seat = await _seat_of_event(session, event, seat_id)
     if seat.status != "active" or seat.key_id is None:
         raise errors.JoinRefused("seat_not_active", "this seat is not active")
     sent = {name: getattr(body, name) for name in body.model_fields_set}
+    if isinstance(actor, Principal) and not actor.can(Permission.EVENTS_WRITE):
+        _check_host_limits(event, seat, actor, sent)
     await access.lock_user(session, seat.user_id)
     await keys.set_fixed_key_terms(
         session, litellm, actor=actor, key_id=seat.key_id, limits=sent, reason=f"event '{event.name}' seat limits"
@@ -679,6 +686,27 @@ async def set_seat_limits(
     )
     attendees = await _attendees(session, [seat], {})
     return attendees[0]
+
+
+HOST_RAISE_FACTOR = 10
+"""How far a host (not an admin) may raise an attendee's limit: this many times the event's own."""
+
+
+def _check_host_limits(event: Event, seat: EventSeat, host: Principal, sent: dict[str, float | int | None]) -> None:
+    if seat.user_id == host.user_id:
+        raise errors.HostLimitRefused("a host cannot change the limits of their own seat", field="seat_id")
+    for name, value in sent.items():
+        event_value = getattr(event, name)
+        if value is None:
+            if event_value is not None:
+                raise errors.HostLimitRefused("a host cannot remove a limit the event sets", field=name)
+            continue
+        if event_value is not None and value > event_value * HOST_RAISE_FACTOR:
+            raise errors.HostLimitRefused(
+                f"a host may raise it to at most {HOST_RAISE_FACTOR} times the event's "
+                f"{event_value:g}; ask an admin for more",
+                field=name,
+            )
 
 
 # --------------------------------------------------------------------------- the host's view

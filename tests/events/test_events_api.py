@@ -242,6 +242,22 @@ async def test_host_manages_own_event_only(login: Any) -> None:
         await host.call("PATCH", f"/events/{event_a['id']}/seats/{seat['id']}/limits", 200, json={"rpm_limit": 500})
     ).json()
     assert raised["rpm_limit"] == 500 and raised["tpm_limit"] == 100000
+    # ... within bounds: a host is an ordinary user, not an admin.
+    limits = f"/events/{event_a['id']}/seats/{seat['id']}/limits"
+    for body, field in (
+        ({"rpm_limit": None}, "rpm_limit"),  # unlimited
+        ({"max_budget": None}, "max_budget"),
+        ({"rpm_limit": 1001}, "rpm_limit"),  # > 10 x the event's 100
+        ({"max_budget": 50.01}, "max_budget"),
+    ):
+        refused = (await host.call("PATCH", limits, 403, json=body)).json()
+        assert refused["error"] == "host_limit_refused" and field in refused["detail"], refused
+    host_seat = (await host.call("POST", f"/events/join/{event_a['join_code']}", 200)).json()["seat"]
+    own = await host.call(
+        "PATCH", f"/events/{event_a['id']}/seats/{host_seat['id']}/limits", 403, json={"rpm_limit": 200}
+    )
+    assert own.json()["error"] == "host_limit_refused"
+    assert (await admin.call("PATCH", limits, 200, json={"max_budget": None})).json()["max_budget"] is None
     csv_text = (await host.call("GET", f"/events/{event_a['id']}/host/export.csv", 200)).text
     assert csv_text.splitlines()[0].startswith("username,status") and seat["username"] in csv_text
     revoked = (await host.call("POST", f"/events/{event_a['id']}/seats/{seat['id']}/revoke", 200)).json()
