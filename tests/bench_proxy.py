@@ -670,6 +670,29 @@ def run(args: argparse.Namespace) -> None:
             print_table("[3] with Redis (the HA configuration), 1 worker", "ours", "bare", rrows)
             statements_per_request(db_r, rounds * sum(total(c) for c in levels if c >= 8))
 
+            # What the 0.5 s key-cache TTL (revocation within a second on every replica) costs:
+            # the same proxy with LiteLLM's default 60 s TTL, interleaved.
+            long_ttl = start_ours(
+                "ours, key cache 60 s",
+                db_r,
+                master_key,
+                sim.url,
+                redis_url=redis_url,
+                settings={"proxy_key_cache_ttl_seconds": 60.0},
+            )
+            proxies.append(long_ttl)
+            reset_statements(db_r)
+            trows = [compare(s_r, Side("ttl60", [long_ttl], pg), 32, total(32), rounds)]
+            print_table(
+                "[3b] Redis: key cache TTL 0.5 s (ours) vs 60 s (LiteLLM's default; revocation up to 60 s late)",
+                "ours",
+                "ttl60",
+                trows,
+            )
+            statements_per_request(db_r, 2 * rounds * total(32), top=3)
+            long_ttl.stop()
+            proxies.remove(long_ttl)
+
             srows = [compare(s_r, s_bare, 32, max(160, total(32) // 2), rounds, streaming=True)]
             print_table(
                 "[4] streaming: time to first token at c=32 (simulator TTFT 200 ms)", "ours", "bare", srows, cpu=False

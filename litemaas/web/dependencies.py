@@ -6,7 +6,7 @@ application slots (``kit.app_state.AppSlot``) the lifespan and ``install_portal`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from functools import cache
 from typing import Annotated, Literal
 
@@ -91,12 +91,15 @@ def session_for(request: Request) -> PageSession | None:
     return PageSession(principal=principal, csrf_token=_csrf_token(request, principal))
 
 
-async def lift_form_csrf(request: Request) -> None:
+async def lift_form_csrf(request: Request) -> AsyncIterator[None]:
     """Let a plain HTML form carry the CSRF token as a field: such forms work without scripts.
 
-    Runs before authentication, which accepts the field as it accepts the header.
+    Runs before authentication, which accepts the field as it accepts the header. When the request
+    is over, the parsed form is closed here, whoever parsed it: an upload spooled to a temporary
+    file (a refused one included) is not left to the garbage collector.
     """
     if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        yield
         return
     # A form is parsed here or in its handler, and this runs before authentication: bound the body
     # first, or anyone could make the server spool an upload of any size to disk.
@@ -109,10 +112,14 @@ async def lift_form_csrf(request: Request) -> None:
             status=413,
             code="form_too_large",
         )
-    if CSRF_HEADER not in request.headers:
-        token = (await request.form()).get(CSRF_FORM_FIELD)
-        if isinstance(token, str):
-            request.state.csrf_form_token = token
+    try:
+        if CSRF_HEADER not in request.headers:
+            token = (await request.form()).get(CSRF_FORM_FIELD)
+            if isinstance(token, str):
+                request.state.csrf_form_token = token
+        yield
+    finally:
+        await request.close()
 
 
 async def _layout_principal(

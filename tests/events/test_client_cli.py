@@ -56,7 +56,8 @@ async def test_seats_through_client_and_cli(events_server: PortalServer, litellm
         CliRunner().invoke, cli_app, ["events", "seats", str(event.id), "--count", "1", "--out", str(out)], env=env
     )
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open()))
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 1 and rows[0]["created"] == "yes" and rows[0]["key"].startswith("sk-")
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     answer = await chat(sdk(litellm_stack, rows[0]["key"]), model=CHAT)

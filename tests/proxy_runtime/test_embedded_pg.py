@@ -56,8 +56,11 @@ def test_new_server_needs_the_generated_password_kept_0600(pg: EmbeddedPostgres)
     pg.stop()
     again = EmbeddedPostgres(pg.data_dir, port=pg.port)
     again.start()
-    assert again.password == password and not again.upgraded_from_trust
-    _accepted_with_password(again)
+    try:
+        assert again.password == password and not again.upgraded_from_trust
+        _accepted_with_password(again)
+    finally:
+        again.stop()
 
 
 def test_data_directory_of_an_earlier_version_is_moved_off_trust(pg: EmbeddedPostgres) -> None:
