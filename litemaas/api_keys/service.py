@@ -14,7 +14,7 @@ import asyncio
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -223,41 +223,16 @@ async def create_key(
     cap = await key_cap(session, user_id)
     if await repository.count_active_keys(session, user_id) >= cap:
         raise KeyLimitReached(cap)
-    await access.ensure_litellm_user(session, litellm, owner)
-
-    secret = _new_secret()
-    key = ApiKey(
-        id=uuid.uuid4(),
-        user_id=user_id,
+    key, secret, effective = await _store_and_generate(
+        session,
+        litellm,
+        actor=actor,
+        owner=owner,
         alias=alias,
-        token_hash=token_hash(secret),
-        last4=secret[-4:],
-        status="active",
-        created_by_id=actor.user_id,
-        **{k: v for k, v in values.items() if k != "duration"},
-    )
-    repository.add_key(session, key)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise AliasTaken(alias) from None
-    await repository.set_key_models(session, key.id, model_ids.values())
-    await repository.add_token(session, key)
-    await session.flush()
-    effective = (await access.granted_models(session, [key.id]))[key.id]
-
-    request = GenerateKeyRequest(
-        key=secret,
-        user_id=str(user_id),
-        models=effective or [NO_MODELS_SENTINEL],
-        key_alias=litellm_alias(owner.username, alias),
+        model_ids=model_ids,
+        columns={k: v for k, v in values.items() if k != "duration"},
         duration=values.get("duration"),
-        metadata=_key_metadata(key),
-        **_limits_of(key),
     )
-    generated = await litellm_ops.generate(litellm, request, key.id)
-    key.expires_at = generated.expires
-    await session.flush()
     models = sorted(model_ids)
     await audit.record(
         session,
@@ -269,6 +244,60 @@ async def create_key(
     )
     log.info("api_key.create.done", key_id=str(key.id), user_id=str(user_id), models=len(models))
     return CreatedKeyOut(**to_out(key, models, effective).model_dump(), key=secret)
+
+
+async def _store_and_generate(  # noqa: PLR0913  keyword-only parts of one new key
+    session: AsyncSession,
+    litellm: LiteLLMAdminClient,
+    *,
+    actor: Actor,
+    owner: User,
+    alias: str,
+    model_ids: Mapping[str, uuid.UUID],
+    columns: dict[str, Any],
+    duration: str | None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[ApiKey, str, list[str]]:
+    """Our row (flushed, so a taken alias fails before LiteLLM is asked), then the key at LiteLLM.
+
+    A LiteLLM failure raises and the caller's transaction drops the row; ``litellm_ops.generate``
+    removes whatever LiteLLM made. Returns the key, its secret (shown once) and the models granted.
+    """
+    await access.ensure_litellm_user(session, litellm, owner)
+    secret = _new_secret()
+    key = ApiKey(
+        id=uuid.uuid4(),
+        user_id=owner.id,
+        alias=alias,
+        token_hash=token_hash(secret),
+        last4=secret[-4:],
+        status="active",
+        created_by_id=actor.user_id,
+        **columns,
+    )
+    repository.add_key(session, key)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise AliasTaken(alias) from None
+    await repository.set_key_models(session, key.id, model_ids.values())
+    await repository.add_token(session, key)
+    await session.flush()
+    effective = (await access.granted_models(session, [key.id]))[key.id]
+    request = GenerateKeyRequest(
+        key=secret,
+        user_id=str(owner.id),
+        models=effective or [NO_MODELS_SENTINEL],
+        key_alias=litellm_alias(owner.username, alias),
+        duration=duration,
+        metadata={**_key_metadata(key), **(metadata or {})},
+        **_limits_of(key),
+    )
+    generated = await litellm_ops.generate(litellm, request, key.id)
+    if generated.expires is not None:
+        key.expires_at = generated.expires
+    await session.flush()
+    return key, secret, effective
 
 
 # --------------------------------------------------------------------------- list
@@ -733,41 +762,17 @@ async def issue_fixed_key(  # noqa: PLR0913  keyword-only terms of one key, all 
         raise OwnerDeactivated()
     alias = _check_alias(alias)
     model_ids = await access.grantable_models(session, owner.id, model_names)
-    await access.ensure_litellm_user(session, litellm, owner)
-    secret = _new_secret()
-    key = ApiKey(
-        id=uuid.uuid4(),
-        user_id=owner.id,
+    key, secret, effective = await _store_and_generate(
+        session,
+        litellm,
+        actor=actor,
+        owner=owner,
         alias=alias,
-        token_hash=token_hash(secret),
-        last4=secret[-4:],
-        status="active",
-        created_by_id=actor.user_id,
-        expires_at=expires_at,
-        **limits.model_dump(),
-    )
-    repository.add_key(session, key)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise AliasTaken(alias) from None
-    await repository.set_key_models(session, key.id, model_ids.values())
-    await repository.add_token(session, key)
-    await session.flush()
-    effective = (await access.granted_models(session, [key.id]))[key.id]
-    request = GenerateKeyRequest(
-        key=secret,
-        user_id=str(owner.id),
-        models=effective or [NO_MODELS_SENTINEL],
-        key_alias=litellm_alias(owner.username, alias),
+        model_ids=model_ids,
+        columns={"expires_at": expires_at, **limits.model_dump()},
         duration=_remaining_duration(expires_at),
-        metadata={**_key_metadata(key), **metadata},
-        **_limits_of(key),
+        metadata=metadata,
     )
-    generated = await litellm_ops.generate(litellm, request, key.id)
-    if generated.expires is not None:
-        key.expires_at = generated.expires
-    await session.flush()
     models = sorted(model_ids)
     await audit.record(
         session,
