@@ -367,9 +367,11 @@ def test_engine_stops_cleanly_on_signal(sig: signal.Signals, contract_db: str) -
             time.sleep(0.1)
     else:
         proc.kill()
+        proc.communicate(timeout=10)
         pytest.fail("engine did not start")
     proc.send_signal(sig)
-    assert proc.wait(timeout=10) == 0
+    _, _ = proc.communicate(timeout=10)  # reaps it and closes both pipes
+    assert proc.returncode == 0
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/status", timeout=1)
 

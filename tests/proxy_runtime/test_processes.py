@@ -46,7 +46,8 @@ def _dies_within(pid: int, seconds: float) -> bool:
 def test_stop_children_kills_the_whole_group_when_sigterm_is_ignored() -> None:
     proc = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, start_new_session=True)
     assert proc.stdout is not None
-    grandchild = int(proc.stdout.readline())
+    with proc.stdout:
+        grandchild = int(proc.stdout.readline())
     started = time.monotonic()
     stop_children([proc], grace=0.5)
     elapsed = time.monotonic() - started
@@ -73,7 +74,8 @@ def test_a_child_dies_with_its_parent_even_when_the_parent_is_sigkilled() -> Non
     )
     parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, cwd=os.getcwd())
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    with parent.stdout:
+        child = int(parent.stdout.readline())
     assert not _gone(child)
     parent.kill()
     parent.wait(timeout=10)

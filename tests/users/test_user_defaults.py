@@ -140,8 +140,10 @@ async def test_apply_cut_part_way_leaves_no_user_half_done(
 
 
 async def test_readonly_admin_and_users_are_refused(login: Any, admin: Any) -> None:
+    # The session's database is shared: store what the read-only admin should read back.
+    await admin.call("PUT", "/admin/settings/user-defaults", 200, json={"rpm_limit": 42})
     readonly = api(await login(role="admin_readonly"))
-    assert (await readonly.call("GET", "/admin/settings/user-defaults", 200)).json()["rpm_limit"] is not None
+    assert (await readonly.call("GET", "/admin/settings/user-defaults", 200)).json()["rpm_limit"] == 42
     await readonly.call("PUT", "/admin/settings/user-defaults", 403, json={"rpm_limit": 1})
     await readonly.call("POST", "/admin/users/apply-defaults", 403, json={"confirm": True})
     user = api(await login())

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import uvicorn
 from fastapi import FastAPI, Form
@@ -99,7 +99,7 @@ async def login_as(
     """A fresh browser context logged in through the development login form; returns its page."""
     context = await new_context(browser, base_url=base_url)
     page = await context.new_page()
-    await page.goto(f"{base_url}/login?next={next_path}")
+    await page.goto(f"{base_url}/login?next={quote(next_path, safe='/')}")
     await page.fill("#dev-username", username or f"{role}-{uuid.uuid4().hex[:8]}")
     await page.select_option("#dev-role", role)
     async with page.expect_navigation():

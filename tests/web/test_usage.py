@@ -7,9 +7,10 @@ daily spend the usage domain copies), as ``make run`` is.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -271,7 +272,11 @@ async def test_pages_render_without_litellm(make_app: Any) -> None:
     """Without LiteLLM's spend data the pages still answer from the cache, and say so."""
     async with make_app() as app, asgi_client(app) as c:
         await dev_login(c, unique("nousage"), "user")
-        page = await c.get("/usage", params={"start_date": "2026-01-01", "end_date": "2026-01-31"})
+        # Days no other test of the session's shared database has read: they are stale, so the
+        # page tries LiteLLM for them.
+        first = date(2000, 1, 1) + timedelta(days=secrets.randbelow(7000))
+        window = {"start_date": first.isoformat(), "end_date": (first + timedelta(days=6)).isoformat()}
+        page = await c.get("/usage", params=window)
         assert page.status_code == 200, page.text
         assert "could not be read" in page.text
         assert 'data-testid="by-keys-empty"' in page.text
