@@ -186,6 +186,9 @@ class AttendeeOut(SeatOut):
     tpm_limit: int | None
     max_budget: float | None
     usage: UsageFigures
+    # From LiteLLM's request log over the host view's recent window (``HostViewOut.recent_minutes``).
+    rate_limited_recently: int = 0
+    errors_recently: int = 0
 
 
 class ModelUsageOut(UsageFigures):
@@ -199,3 +202,6 @@ class HostViewOut(BaseModel):
     totals: UsageFigures
     # False when LiteLLM's spend could not be read just now: the figures are the last cached ones.
     usage_fresh: bool
+    # Who is being rate-limited now: 429s and other failures per attendee over the last minutes.
+    recent_minutes: int
+    recent_available: bool

@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import segno
 import structlog
@@ -724,8 +724,15 @@ def _figures(sums: Sums) -> UsageFigures:
     )
 
 
+RECENT_MINUTES = 5
+"""The host view's "right now": 429s and errors per attendee over this many minutes."""
+
+
 async def _attendees(
-    session: AsyncSession, seats: Sequence[EventSeat], per_key: dict[uuid.UUID, Sums]
+    session: AsyncSession,
+    seats: Sequence[EventSeat],
+    per_key: dict[uuid.UUID, Sums],
+    recent: dict[uuid.UUID, tuple[int, int]] | None = None,
 ) -> list[AttendeeOut]:
     views = await _seat_outs(session, seats)
     key_rows: dict[uuid.UUID, ApiKey] = await repository.keys(session, [s.key_id for s in seats if s.key_id])
@@ -733,6 +740,7 @@ async def _attendees(
     for seat, view in zip(seats, views, strict=True):
         key = key_rows.get(seat.key_id) if seat.key_id is not None else None
         sums = per_key.get(seat.key_id, Sums()) if seat.key_id is not None else Sums()
+        limited, errors = (recent or {}).get(seat.key_id, (0, 0)) if seat.key_id is not None else (0, 0)
         out.append(
             AttendeeOut(
                 **view.model_dump(),
@@ -740,9 +748,20 @@ async def _attendees(
                 tpm_limit=key.tpm_limit if key else None,
                 max_budget=key.max_budget if key else None,
                 usage=_figures(sums),
+                rate_limited_recently=limited,
+                errors_recently=errors,
             )
         )
     return out
+
+
+async def _recent_failures(
+    session: AsyncSession, runtime: UsageRuntime, key_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]] | None:
+    key_rows = await repository.keys(session, list(key_ids))
+    by_hash = {k.token_hash: k.id for k in key_rows.values() if k.status == "active"}
+    found = await usage.recent_failures(runtime, sorted(by_hash), utcnow() - timedelta(minutes=RECENT_MINUTES))
+    return None if found is None else {by_hash[h]: v for h, v in found.items() if h in by_hash}
 
 
 async def host_view(session: AsyncSession, runtime: UsageRuntime, event: Event) -> HostViewOut:
@@ -762,12 +781,15 @@ async def host_view(session: AsyncSession, runtime: UsageRuntime, event: Event) 
         per_key[key_id] = usage.add(per_key.get(key_id, Sums()), sums)
         per_model[model] = usage.add(per_model.get(model, Sums()), sums)
         total = usage.add(total, sums)
+    recent = await _recent_failures(session, runtime, key_ids) if key_ids else {}
     return HostViewOut(
         event=await to_out(session, event),
-        attendees=await _attendees(session, seats, per_key),
+        attendees=await _attendees(session, seats, per_key, recent),
         models=[ModelUsageOut(model=m, **_figures(s).model_dump()) for m, s in sorted(per_model.items())],
         totals=_figures(total),
         usage_fresh=fresh,
+        recent_minutes=RECENT_MINUTES,
+        recent_available=recent is not None,
     )
 
 
@@ -782,6 +804,7 @@ CSV_COLUMNS = (
     "max_budget",
     "requests",
     "failed_requests",
+    "rate_limited_recently",
     "prompt_tokens",
     "completion_tokens",
     "spend",
@@ -804,6 +827,7 @@ def csv_rows(view: HostViewOut) -> list[list[str]]:
                 "" if a.max_budget is None else str(a.max_budget),
                 str(a.usage.requests),
                 str(a.usage.failed_requests),
+                str(a.rate_limited_recently),
                 str(a.usage.prompt_tokens),
                 str(a.usage.completion_tokens),
                 f"{a.usage.spend:.6f}",

@@ -1,4 +1,5 @@
-"""Read LiteLLM's daily spend aggregate (``LiteLLM_DailyUserSpend``), the source of usage analytics.
+"""Read LiteLLM's daily spend aggregate (``LiteLLM_DailyUserSpend``), the source of usage analytics,
+and its request log's recent failures (``LiteLLM_SpendLogs``: who is being rate-limited now).
 
 Why a read-only SQL query and not the HTTP ``/user/daily/activity`` family: those endpoints fold
 each day into one-dimensional breakdowns (models × key, providers × key, endpoints × key), so the
@@ -13,8 +14,8 @@ table is enough.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import date
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -50,6 +51,19 @@ SELECT date::date AS day,
 FROM "LiteLLM_DailyUserSpend"
 WHERE date >= $1 AND date <= $2
 GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+# Failed requests of some keys since a moment, from LiteLLM's request log (one row per request,
+# written in batches within seconds): 429 answers (rate limits, budgets) apart from other errors.
+# Served by LiteLLM's ("api_key", "startTime") index.
+_RECENT_FAILURES_SQL = """
+SELECT api_key,
+       count(*) FILTER (WHERE metadata -> 'error_information' ->> 'error_code' = '429')::bigint AS limited,
+       count(*) FILTER (WHERE coalesce(metadata -> 'error_information' ->> 'error_code', '') <> '429')::bigint
+           AS errors
+FROM "LiteLLM_SpendLogs"
+WHERE api_key = ANY($1::text[]) AND "startTime" >= $2 AND status = 'failure'
+GROUP BY api_key
 """
 
 # Prisma-only connection parameters that libpq/asyncpg would send to the server as settings.
@@ -104,6 +118,21 @@ class LiteLLMDailySpend:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def recent_failures(self, token_hashes: Sequence[str], since: datetime) -> dict[str, tuple[int, int]]:
+        """Per key hash: (requests refused with 429, other failed requests) since ``since`` (UTC)."""
+        if not token_hashes:
+            return {}
+        pool = await self._get_pool()
+        start = since.astimezone(UTC).replace(tzinfo=None)  # LiteLLM stores naive UTC timestamps
+        try:
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
+                records = await conn.fetch(_RECENT_FAILURES_SQL, list(token_hashes), start)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise LiteLLMUnavailable(
+                f"reading LiteLLM's request log failed: {type(exc).__name__}", operation="spend_logs.recent_failures"
+            ) from None
+        return {r["api_key"]: (int(r["limited"]), int(r["errors"])) for r in records}
 
     async def rows(self, start: date, end: date) -> AsyncIterator[DailySpendRow]:
         """Every daily row from ``start`` to ``end`` (inclusive), streamed through a server cursor.

@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -21,7 +21,7 @@ from litemaas.auth.principal import Principal
 from litemaas.config import Settings
 from litemaas.kit.pagination import Page
 from litemaas.kit.time import utcnow
-from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMDailySpend
+from litemaas.litellm_admin import LiteLLMAdminClient, LiteLLMDailySpend, LiteLLMError
 from litemaas.usage import refresh as refresher
 from litemaas.usage import repository
 from litemaas.usage.errors import InvalidUsageQuery, NotYourUsage, RefreshBusy, UsageSourceUnavailable
@@ -70,6 +70,21 @@ class UsageRuntime:
     source: LiteLLMDailySpend | None
     policy: refresher.RefreshPolicy
     cache: AnalyticsCache
+
+
+async def recent_failures(
+    runtime: UsageRuntime, token_hashes: Sequence[str], since: datetime
+) -> dict[str, tuple[int, int]] | None:
+    """Per key hash, (requests refused with 429, other failures) since ``since``, from LiteLLM's
+    request log: who is being rate-limited right now. None when it cannot be read (not configured,
+    or LiteLLM's database unreachable): the caller says so rather than showing zeros."""
+    if runtime.source is None:
+        return None
+    try:
+        return await runtime.source.recent_failures(token_hashes, since)
+    except LiteLLMError as exc:
+        log.warning("usage.recent_failures.unavailable", error=type(exc).__name__)
+        return None
 
 
 def policy_from(settings: Settings) -> refresher.RefreshPolicy:
