@@ -20,7 +20,8 @@ def _gauge(text: str, name: str, job: str) -> float:
     return float(match.group(1))
 
 
-async def test_runs_are_recorded_and_exposed_as_metrics(backend_database_url: str) -> None:
+async def test_runs_are_recorded_and_exposed_as_metrics(isolated_database_url: str) -> None:
+    backend_database_url = isolated_database_url  # a database of this test alone: whole-table asserts hold
     engine = create_engine(backend_database_url, pool_size=2, max_overflow=0)
     sessionmaker = create_sessionmaker(engine)
     job = f"backup-test-{uuid.uuid4().hex[:6]}"
@@ -52,5 +53,10 @@ async def test_runs_are_recorded_and_exposed_as_metrics(backend_database_url: st
             run.fail("2 of 3 buckets unreachable")
         (row,) = db_rows(backend_database_url, "SELECT status, error FROM job_runs WHERE id = %s", run.id)
         assert row == ("failed", "2 of 3 buckets unreachable")
+        # Alone in its database: the table holds exactly this test's four runs, and the metrics
+        # carry the known jobs and this one, nothing else.
+        assert db_rows(backend_database_url, "SELECT count(*), count(DISTINCT job) FROM job_runs") == [(4, 1)]
+        series = set(re.findall(r'^litemaas_job_last_run_failed\{job="([^"]+)"\}', text, re.MULTILINE))
+        assert series == {"reconcile", "cleanup-keys", "backup", job}, series
     finally:
         await engine.dispose()
