@@ -135,7 +135,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     METRICS.set(app, metrics)
     metrics.collectors.append(lambda: job_metrics(SESSIONMAKER.get(app)))
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    # Join codes are secrets of their event: never in the request log.
+    app.add_middleware(RequestContextMiddleware, secret_path_prefixes=("/events/join/", "/api/v1/events/join/"))
     # Before anything reads the client's address (audit, logs): forwarded headers from trusted proxies only.
     app.add_middleware(TrustedProxyMiddleware, trusted=TrustedProxies(settings.trusted_proxies))
     # Outermost, so its latency covers the whole request as the client sees it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from litemaas.errors import BadRequest, Conflict, NotFound
+from litemaas.errors import BadRequest, Conflict, LiteMaaSError, NotFound
 
 
 class KeyNotFound(NotFound):
@@ -42,6 +42,19 @@ class KeyLimitReached(Conflict):
 
     def __init__(self, cap: int) -> None:
         super().__init__(f"active key limit reached ({cap}); revoke a key first")
+
+
+class KeyTermsFixed(LiteMaaSError):
+    """An event seat's key: its models, limits and expiry are the event's, changed by its host or an admin."""
+
+    status = 403
+    code = "key_terms_fixed"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"{field}: this key belongs to an event seat; its models, limits, expiry and name are set by the event",
+            field=field,
+        )
 
 
 class KeyRevoked(Conflict):

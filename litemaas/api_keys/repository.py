@@ -53,8 +53,16 @@ async def list_keys(
 
 
 async def count_active_keys(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """Active keys that count against the owner's cap: an event seat's key (alias ``_event-…``) does not."""
     value = await session.scalar(
-        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.status == "active", USER_KEY)
+        select(func.count())
+        .select_from(ApiKey)
+        .where(
+            ApiKey.user_id == user_id,
+            ApiKey.status == "active",
+            USER_KEY,
+            ApiKey.alias.not_like("\\_event-%", escape="\\"),
+        )
     )
     return int(value or 0)
 

@@ -33,6 +33,7 @@ from litemaas.api_keys.errors import (
     KeyLimitReached,
     KeyNotFound,
     KeyRevoked,
+    KeyTermsFixed,
     OwnerDeactivated,
     OwnerNotFound,
 )
@@ -71,6 +72,10 @@ from litemaas.users import limits as user_limits
 log = structlog.get_logger("litemaas.api_keys")
 
 _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+# Aliases a user cannot choose (they start with "_"): the playground's key and event seats' keys.
+FIXED_ALIAS_PREFIX = "_event-"
+"""An event seat's key: models, limits and expiry are the event's; its owner cannot change them."""
+_FIXED_ALIAS = re.compile(r"^_event-[0-9a-f]{12}$")
 _LITELLM_CONCURRENCY = 8
 
 
@@ -372,6 +377,13 @@ async def get_key_view(
 # --------------------------------------------------------------------------- update
 
 
+def _refuse_fixed_terms(key: ApiKey, changed: set[str]) -> None:
+    """An event seat's key keeps the event's terms: its host or an admin change them through the
+    event (``set_fixed_key_terms``), never through the key itself."""
+    if key.alias.startswith(FIXED_ALIAS_PREFIX) and changed:
+        raise KeyTermsFixed(sorted(changed)[0])
+
+
 async def update_key(
     session: AsyncSession,
     litellm: LiteLLMAdminClient,
@@ -385,6 +397,7 @@ async def update_key(
     key = await _locked_key(session, key_id, owner_id)
     if key.status != "active":
         raise KeyRevoked("cannot be edited")
+    _refuse_fixed_terms(key, changed)
     owner = await _owner(session, key.user_id)
     models_before = (await repository.key_model_names(session, [key.id]))[key.id]
     before = _audit_view(key, models_before)
@@ -760,7 +773,8 @@ async def issue_fixed_key(  # noqa: PLR0913  keyword-only terms of one key, all 
     """
     if not owner.is_active:
         raise OwnerDeactivated()
-    alias = _check_alias(alias)
+    if not _FIXED_ALIAS.match(alias):
+        raise InvalidAlias()
     model_ids = await access.grantable_models(session, owner.id, model_names)
     key, secret, effective = await _store_and_generate(
         session,

@@ -54,8 +54,10 @@ def seats(  # noqa: PLR0917  a typer command: each parameter is one command-line
         typer.echo(f"error: {response.status_code} {response.text[:500]}", err=True)
         raise typer.Exit(1)
     items = SeatsOut.model_validate(response.json()).items
-    # The keys are secrets: the file is readable by its owner only.
+    # The keys are secrets: the file is readable by its owner only, an existing file included
+    # (the mode of os.open applies to a new file alone).
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)

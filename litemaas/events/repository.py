@@ -172,16 +172,29 @@ async def seats_of_user(session: AsyncSession, user_id: uuid.UUID) -> Sequence[E
     return (await session.scalars(select(EventSeat).where(EventSeat.user_id == user_id))).all()
 
 
-async def other_live_grants(
+async def live_seats_holding(
     session: AsyncSession, user_id: uuid.UUID, model_ids: Iterable[uuid.UUID], *, excluding_seat: uuid.UUID
-) -> set[uuid.UUID]:
-    """Of ``model_ids``, those another active seat of the user (another event) also granted."""
-    rows = await session.scalars(
-        select(func.unnest(EventSeat.granted_model_ids)).where(
-            EventSeat.user_id == user_id, EventSeat.status == "active", EventSeat.id != excluding_seat
+) -> dict[uuid.UUID, EventSeat]:
+    """Of ``model_ids``, those another active seat of the user still needs (its event grants the
+    model), each with that seat (the earliest when several do)."""
+    wanted = set(model_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(EventModel.model_id, EventSeat)
+        .join(EventSeat, EventSeat.event_id == EventModel.event_id)
+        .where(
+            EventSeat.user_id == user_id,
+            EventSeat.status == "active",
+            EventSeat.id != excluding_seat,
+            EventModel.model_id.in_(wanted),
         )
+        .order_by(EventSeat.id)
     )
-    return set(rows) & set(model_ids)
+    holders: dict[uuid.UUID, EventSeat] = {}
+    for model_id, seat in rows:
+        holders.setdefault(model_id, seat)
+    return holders
 
 
 async def usernames(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

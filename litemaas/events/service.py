@@ -173,9 +173,15 @@ async def hosted_events(session: AsyncSession, user_id: uuid.UUID) -> list[Event
 async def joined_events(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[EventOut, SeatOut]]:
     seats = await repository.seats_of_user(session, user_id)
     events = await repository.list_events(session, event_ids=[s.event_id for s in seats]) if seats else []
-    outs = {e.id: e for e in await _outs(session, events)}
+    outs = {e.id: for_attendee(e) for e in await _outs(session, events)}
     views = await _seat_outs(session, seats)
     return [(outs[s.event_id], v) for s, v in zip(seats, views, strict=True) if s.event_id in outs]
+
+
+def for_attendee(event: EventOut) -> EventOut:
+    """What an attendee sees of their event: not its join code (an admin may have rotated a leaked
+    one) nor its hosts' usernames."""
+    return event.model_copy(update={"join_code": None, "join_path": None, "hosts": []})
 
 
 # --------------------------------------------------------------------------- admin: events
@@ -411,8 +417,12 @@ async def _end_seat(
     seat.ended_at = utcnow()
     seat.ended_reason = reason
     await session.flush()
-    kept = await repository.other_live_grants(session, seat.user_id, seat.granted_model_ids, excluding_seat=seat.id)
-    ending = [m for m in seat.granted_model_ids if m not in kept]
+    # A model another live event of the user also grants stays: its grant moves to that seat, so
+    # it ends when that event ends (that seat found it active and recorded nothing for it).
+    holders = await repository.live_seats_holding(session, seat.user_id, seat.granted_model_ids, excluding_seat=seat.id)
+    for model_id, holder in holders.items():
+        holder.granted_model_ids = sorted({*holder.granted_model_ids, model_id})
+    ending = [m for m in seat.granted_model_ids if m not in holders]
     await subscriptions.end_event_grants(
         session,
         litellm,
@@ -464,7 +474,7 @@ async def _with_key(session: AsyncSession, seat: EventSeat, secret: str | None) 
 
 
 def _key_alias(event: Event) -> str:
-    return f"event-{event.id.hex[:12]}"
+    return keys.FIXED_ALIAS_PREFIX + event.id.hex[:12]
 
 
 async def _create_seat(
@@ -477,7 +487,9 @@ async def _create_seat(
     models = await repository.live_models(session, event.id)
     if not models:
         raise errors.InvalidEvent("none of the event's models is available now", field="models")
-    activated = await subscriptions.grant_for_event(
+    # The grants are flushed here but reach the user's other keys at LiteLLM only once the seat's
+    # key exists: a join that fails at the key leaves no model on those keys that our rows deny.
+    activated, pending_push = await subscriptions.grant_for_event(
         session, litellm, actor=actor, user_id=user.id, model_ids=list(models), event_name=event.name
     )
     created = await keys.issue_fixed_key(
@@ -503,6 +515,7 @@ async def _create_seat(
     repository.add(session, seat)
     event.seats_taken += 1
     await session.flush()
+    await pending_push()
     await audit.record(
         session,
         actor=actor,
@@ -563,11 +576,11 @@ async def join(
             await _joinable(event)
             seat, secret = await _create_seat(session, litellm, actor=actor, event=event, user=user, source="join")
             log.info("event.join.done", event_id=str(event.id), seat_id=str(seat.id))
-            return JoinResult(await to_out(session, event), await _with_key(session, seat, secret))
+            return JoinResult(for_attendee(await to_out(session, event)), await _with_key(session, seat, secret))
         found = event
     if seat.status == "revoked":
         raise errors.seat_revoked()
-    return JoinResult(await to_out(session, found), await _with_key(session, seat, None))
+    return JoinResult(for_attendee(await to_out(session, found)), await _with_key(session, seat, None))
 
 
 async def add_seats(

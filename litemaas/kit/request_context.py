@@ -21,8 +21,17 @@ log = structlog.get_logger("litemaas.http")
 class RequestContextMiddleware:
     """Binds a request id to every log line and echoes it in ``X-Request-ID``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, secret_path_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        # Paths whose rest is a secret (a join code): logged as the prefix and "…".
+        self.secret_path_prefixes = secret_path_prefixes
+
+    def _loggable(self, path: object) -> object:
+        if isinstance(path, str):
+            for prefix in self.secret_path_prefixes:
+                if path.startswith(prefix) and len(path) > len(prefix):
+                    return prefix + "…"
+        return path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +74,7 @@ class RequestContextMiddleware:
             log.info(
                 "http.request",
                 method=scope.get("method"),
-                path=scope.get("path"),
+                path=self._loggable(scope.get("path")),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )

@@ -13,7 +13,7 @@ back in ``denied``; the only way back is request review → an admin's decision.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -608,12 +608,13 @@ async def grant_for_event(
     user_id: uuid.UUID,
     model_ids: Sequence[uuid.UUID],
     event_name: str,
-) -> list[uuid.UUID]:
+) -> tuple[list[uuid.UUID], Callable[[], Awaitable[None]]]:
     """Make the user's subscriptions to ``model_ids`` active because they joined an event.
 
     Restricted models included: the event is the approval (history action ``event_grant``,
-    audited). Returns the models this activated (those not active before). Keys of the user that
-    carry a model whose subscription was suspended get it back in LiteLLM (the grant rule).
+    audited). Returns the models this activated (those not active before) and the push that gives
+    the user's keys carrying a suspended model that model back in LiteLLM (the grant rule): the
+    caller awaits it once the rest of its work is in place (a join: after the seat's key exists).
     """
     reason = f"granted by event '{event_name}'"[:500]
     activated: list[uuid.UUID] = []
@@ -636,9 +637,12 @@ async def grant_for_event(
             created=created,
         )
         activated.append(model_id)
-    if activated:
-        await change.push(session, litellm)
-    return activated
+
+    async def push() -> None:
+        if activated:
+            await change.push(session, litellm)
+
+    return activated, push
 
 
 async def end_event_grants(

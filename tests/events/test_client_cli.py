@@ -51,6 +51,8 @@ async def test_seats_through_client_and_cli(events_server: PortalServer, litellm
     assert answer.choices[0].message.content
 
     out = tmp_path / "seats.csv"
+    out.write_text("an older, world-readable file\n")  # overwritten: it must end up 0600 too
+    out.chmod(0o644)
     env = {"LITEMAAS_URL": events_server.url, "LITEMAAS_TOKEN": token}
     result = await asyncio.to_thread(
         CliRunner().invoke, cli_app, ["events", "seats", str(event.id), "--count", "1", "--out", str(out)], env=env

@@ -337,3 +337,67 @@ async def test_join_whose_key_answer_is_lost_leaves_no_orphan_key(
     answer = await chat(sdk(litellm_stack, joined["seat"]["key"]), model=CHAT)
     assert answer.choices[0].message.content
     assert _litellm_event_keys(litellm_stack, event["id"]) == 1
+
+
+async def test_an_attendee_cannot_change_the_terms_of_their_event_key(login: Any, litellm_stack: Any) -> None:
+    """The key's models, limits and expiry are the event's: the owner may use, rotate or revoke it,
+    never raise its limits or move its expiry (that would make the host's bounds pointless)."""
+    admin = api(await login(role="admin"))
+    event = await _event(admin, models=[CHAT])
+    user = api(await login())
+    seat = (await user.call("POST", f"/events/join/{event['join_code']}", 200)).json()["seat"]
+    key_id = seat["key_id"]
+    for body in (
+        {"rpm_limit": 100000},
+        {"max_budget": None},
+        {"duration": "365d"},
+        {"models": [CHAT]},
+        {"alias": "mine"},
+    ):
+        refused = (await user.call("PATCH", f"/keys/{key_id}", 403, json=body)).json()
+        assert refused["error"] == "key_terms_fixed", refused
+    # An event key does not count against the owner's own key cap.
+    assert (await user.call("GET", "/keys", 200)).json()["items"][0]["alias"].startswith("_event-")
+    rotated = (await user.call("POST", f"/keys/{key_id}/rotate", 200)).json()
+    assert rotated["rpm_limit"] == 100 and rotated["expires_at"] is not None
+    assert abs(datetime.fromisoformat(rotated["expires_at"]) - datetime.fromisoformat(event["ends_at"])) < timedelta(
+        seconds=5
+    )
+    assert (await chat(sdk(litellm_stack, rotated["key"]), model=CHAT)).choices[0].message.content
+    # A user cannot take an event's key name for a key of their own either.
+    await user.call(
+        "POST", "/keys", 400, json={"alias": f"_event-{event['id'].replace('-', '')[:12]}", "models": [CHAT]}
+    )
+
+
+async def test_a_model_two_live_events_grant_stays_until_the_last_ends(login: Any, litellm_stack: Any) -> None:
+    admin = api(await login(role="admin"))
+    first = await _event(admin, models=[CHAT, GUARD])
+    second = await _event(admin, models=[GUARD])
+    user = api(await login())
+    await user.call("POST", f"/events/join/{first['join_code']}", 200)
+    seat_b = (await user.call("POST", f"/events/join/{second['join_code']}", 200)).json()["seat"]
+    client_b = sdk(litellm_stack, seat_b["key"])
+
+    await admin.call("POST", f"/admin/events/{first['id']}/end", 200)
+    subs = {s["model"]["name"]: s["status"] for s in (await user.call("GET", "/subscriptions", 200)).json()}
+    assert subs == {CHAT: "cancelled", GUARD: "active"}  # the second event still grants the guard model
+    assert (await chat(client_b, model=GUARD)).choices[0].message.content
+
+    await admin.call("POST", f"/admin/events/{second['id']}/end", 200)
+    subs = {s["model"]["name"]: s["status"] for s in (await user.call("GET", "/subscriptions", 200)).json()}
+    assert subs == {CHAT: "cancelled", GUARD: "cancelled"}  # ... and ends with it
+
+
+async def test_attendees_do_not_see_the_join_code_or_the_hosts(login: Any) -> None:
+    admin = api(await login(role="admin"))
+    host = unique("host")
+    await login(username=host)
+    event = await _event(admin, hosts=[host])
+    user = api(await login())
+    joined = (await user.call("POST", f"/events/join/{event['join_code']}", 200)).json()
+    assert joined["event"]["join_code"] is None and joined["event"]["hosts"] == []
+    rotated = (await admin.call("POST", f"/admin/events/{event['id']}/code/rotate", 200)).json()
+    mine = (await user.call("GET", "/events", 200)).json()["joined"]
+    assert [e["event"]["join_code"] for e in mine] == [None]
+    assert rotated["join_code"] not in str(mine) and host not in str(mine)
