@@ -433,12 +433,9 @@ async def _end_seat(
     )
 
 
-async def close_due_events(session: AsyncSession, litellm: LiteLLMAdminClient, *, actor: Actor) -> int:
-    """End every event whose end has passed (the keys have expired at LiteLLM already); returns how many."""
-    due = await repository.due_events(session, utcnow())
-    for event_id in due:
-        await end_event(session, litellm, actor=actor, event_id=event_id, reason="reached its end")
-    return len(due)
+async def due_event_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Events whose end has passed and that are not closed yet (their keys expired at LiteLLM already)."""
+    return list(await repository.due_events(session, utcnow()))
 
 
 # --------------------------------------------------------------------------- seats

@@ -263,14 +263,24 @@ async def cleanup_keys(
 async def _close_due_events(
     sessionmaker: async_sessionmaker[AsyncSession], litellm: LiteLLMAdminClient, *, actor: Actor, report: CleanupReport
 ) -> int:
-    """Workshop events whose end has passed: their keys expired at LiteLLM; end their seats and grants."""
-    try:
-        async with sessionmaker() as session:
-            closed = await events_service.close_due_events(session, litellm, actor=actor)
-            await session.commit()
-    except LiteMaaSError as exc:
-        report.errors.append(f"closing ended events: {exc.message}")
-        return 0
+    """Workshop events whose end has passed: their keys expired at LiteLLM; end their seats and grants.
+
+    Each event in its own transaction: one that LiteLLM cannot close now is retried next run and
+    does not hold back the others.
+    """
+    async with sessionmaker() as session:
+        due = await events_service.due_event_ids(session)
+    closed = 0
+    for event_id in due:
+        try:
+            async with sessionmaker() as session:
+                await events_service.end_event(
+                    session, litellm, actor=actor, event_id=event_id, reason="reached its end"
+                )
+                await session.commit()
+            closed += 1
+        except LiteMaaSError as exc:
+            report.errors.append(f"closing ended event {event_id}: {exc.message}")
     if closed:
         log.info("jobs.cleanup.events_closed", events=closed)
     return closed

@@ -401,3 +401,24 @@ async def test_attendees_do_not_see_the_join_code_or_the_hosts(login: Any) -> No
     mine = (await user.call("GET", "/events", 200)).json()["joined"]
     assert [e["event"]["join_code"] for e in mine] == [None]
     assert rotated["join_code"] not in str(mine) and host not in str(mine)
+
+
+async def test_the_cleanup_job_closes_an_event_that_reached_its_end(login: Any, litellm_stack: Any) -> None:
+    """Nobody pressed "End": at its end the key stops at LiteLLM, and the (hourly) cleanup job then
+    ends the seats and the grants, so no new key can carry the event's restricted model."""
+    admin = api(await login(role="admin"))
+    starts, _ = _window()
+    ends = datetime.now(UTC) + timedelta(seconds=8)
+    event = await _event(admin, models=[GUARD], starts_at=starts, ends_at=ends.isoformat())
+    user = api(await login())
+    seat = (await user.call("POST", f"/events/join/{event['join_code']}", 200)).json()["seat"]
+    assert (await chat(sdk(litellm_stack, seat["key"]), model=GUARD)).choices[0].message.content
+    await asyncio.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 1.5)
+    with pytest.raises(openai.AuthenticationError):  # expired at LiteLLM
+        await chat(sdk(litellm_stack, seat["key"]), model=GUARD)
+    report = (await admin.call("POST", "/admin/jobs/cleanup-keys", 200)).json()
+    assert not [e for e in report["errors"] if event["id"] in e], report["errors"]
+    assert (await admin.call("GET", f"/admin/events/{event['id']}", 200)).json()["status"] == "ended"
+    subs = {s["model"]["name"]: s["status"] for s in (await user.call("GET", "/subscriptions", 200)).json()}
+    assert subs == {GUARD: "cancelled"}
+    await user.call("POST", "/keys", 400, json={"alias": "after-the-event", "models": [GUARD]})
