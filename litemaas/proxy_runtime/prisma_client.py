@@ -69,9 +69,20 @@ def native_query_engine() -> Path | None:
         return Path(explicit) if Path(explicit).exists() else None
     for directory in (Path.cwd(), *_binary_cache_dirs()):
         for candidate in sorted(directory.glob("prisma-query-engine-*")):
-            if candidate.is_file():
+            if candidate.is_file() and _is_our_engine(candidate):
                 return candidate
     return None
+
+
+def _is_our_engine(binary: Path) -> bool:
+    """An engine of this commit that runs here (not one for another platform or Prisma version)."""
+    try:
+        out = subprocess.run(  # noqa: S603  a file we found where prisma-client-py keeps its engines
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and ENGINE_COMMIT in out.stdout
 
 
 def resolve_mode(mode: EngineMode) -> Literal["native", "offline"]:

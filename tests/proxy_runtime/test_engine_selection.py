@@ -85,3 +85,17 @@ def test_engine_selection_does_not_import_the_generated_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_an_engine_of_another_version_or_platform_is_not_taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PRISMA_QUERY_ENGINE_BINARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PRISMA_BINARY_CACHE_DIR", str(tmp_path / "cache"))
+    stale = tmp_path / "prisma-query-engine-linux-musl"
+    stale.write_text("#!/bin/sh\necho query-engine 0000000000000000000000000000000000000000\n")
+    stale.chmod(stale.stat().st_mode | stat.S_IXUSR)
+    foreign = tmp_path / "prisma-query-engine-darwin"
+    foreign.write_bytes(b"\xcf\xfa\xed\xfe not an ELF program")
+    foreign.chmod(foreign.stat().st_mode | stat.S_IXUSR)
+    assert prisma_client.native_query_engine() is None
+    assert prisma_client.resolve_mode("auto") == "offline"
