@@ -422,3 +422,21 @@ async def test_the_cleanup_job_closes_an_event_that_reached_its_end(login: Any, 
     subs = {s["model"]["name"]: s["status"] for s in (await user.call("GET", "/subscriptions", 200)).json()}
     assert subs == {GUARD: "cancelled"}
     await user.call("POST", "/keys", 400, json={"alias": "after-the-event", "models": [GUARD]})
+
+
+async def test_renaming_in_the_console_keeps_the_times_to_the_second(login: Any) -> None:
+    admin = api(await login(role="admin"))
+    ends = (datetime.now(UTC) + timedelta(hours=3)).replace(second=42, microsecond=0)
+    event = await _event(admin, ends_at=ends.isoformat())
+    shown = {
+        name: datetime.fromisoformat(event[name]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+        for name in ("starts_at", "ends_at")
+    }
+    form = {"name": "Renamed " + event["name"], "description": "", "capacity": "10", **shown}
+    form |= {"rpm_limit": "100", "tpm_limit": "100000", "max_budget": "5"}
+    saved = await admin.client.post(f"/admin/events/{event['id']}", data=form)
+    assert saved.status_code == 303, saved.text[:300]
+    after = (await admin.call("GET", f"/admin/events/{event['id']}", 200)).json()
+    assert after["name"].startswith("Renamed ") and after["ends_at"] == event["ends_at"]
+    audit = (await admin.call("GET", "/admin/audit", 200, params={"target_id": event["id"]})).json()["items"]
+    assert "event.extend" not in {a["action"] for a in audit}

@@ -68,6 +68,14 @@ def _when(form: FormData, name: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _when_changed(form: FormData, name: str, current: datetime) -> datetime | None:
+    """The form's time, or None (unchanged) when it is the current one as the form shows it (to the
+    minute): saving a rename must not move an event's end by its seconds, nor touch its keys."""
+    if _text(form, name) == _local(current):
+        return None
+    return _when(form, name)
+
+
 def _local(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else ""
 
@@ -253,7 +261,7 @@ async def update_event(
     settings: PortalSettings,
     litellm: LiteLLMAdmin,
 ) -> Response:
-    await service.get_event(session, event_id)
+    current = await service.get_event(session, event_id)
     form = await request.form()
     submitted = _submitted(form)
     try:
@@ -262,8 +270,8 @@ async def update_event(
             {
                 "name": submitted["name"] or None,
                 "description": submitted["description"],
-                "starts_at": _when(form, "starts_at"),
-                "ends_at": _when(form, "ends_at"),
+                "starts_at": _when_changed(form, "starts_at", current.starts_at),
+                "ends_at": _when_changed(form, "ends_at", current.ends_at),
                 "capacity": submitted["capacity"] or None,
                 **_limits_document(form),
             },
