@@ -15,7 +15,7 @@ from playwright.async_api import Browser
 from litemaas.litellm_admin import token_hash
 from tests.support.stack import CHAT, GUARD, chat, sdk
 from tests.usage.support import wait_for_litellm
-from tests.web.portal_support import PortalServer, login_as
+from tests.web.portal_support import PortalServer, check_page, login_as
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -88,6 +88,7 @@ async def test_workshop_join_host_view_and_end(
             assert f"/events/{event['id']}" in page.url
             assert await page.get_by_test_id("secret-value").count() == 0
         assert _litellm_keys(litellm_stack, event["id"]) == 3
+        await check_page(pages[0], "event-attendee")
 
         # The host finds the event in the navigation and sees three attendees and their traffic.
         wait_for_litellm(litellm_stack.litellm_database_url, [token_hash(s) for s in secrets], 3)
@@ -98,6 +99,12 @@ async def test_workshop_join_host_view_and_end(
         assert await rows.count() == 3
         requests = [int(await rows.nth(i).get_attribute("data-requests") or 0) for i in range(3)]
         assert requests == [1, 1, 1], requests
+        await check_page(host, "event-host")
+        console = await login_as(browser, url, role="admin", next_path=f"/admin/events/{event['id']}")
+        pages.append(console)
+        await check_page(console, "admin-event")
+        await console.goto(url + "/admin/events")
+        await check_page(console, "admin-events")
         # The host may not open the admin pages.
         response = await host.goto(url + f"/admin/events/{event['id']}")
         assert response is not None and response.status == 403
@@ -110,6 +117,7 @@ async def test_workshop_join_host_view_and_end(
                 await chat(sdk(litellm_stack, secret), model=CHAT)
         await pages[0].goto(url + join_path)
         assert await pages[0].get_by_test_id("join-refused").get_attribute("data-reason") == "event_ended"
+        await check_page(pages[0], "event-join-refused")
     finally:
         await asyncio.gather(*(p.context.close() for p in pages))
         await admin.aclose()
