@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -442,10 +442,14 @@ async def due_event_ids(session: AsyncSession) -> list[uuid.UUID]:
 
 
 async def _seat_outs(
-    session: AsyncSession, seats: Sequence[EventSeat], secrets_by_seat: dict[uuid.UUID, str] | None = None
+    session: AsyncSession,
+    seats: Sequence[EventSeat],
+    secrets_by_seat: dict[uuid.UUID, str] | None = None,
+    key_rows: dict[uuid.UUID, ApiKey] | None = None,
 ) -> list[SeatOut]:
     names = await repository.usernames(session, [s.user_id for s in seats])
-    key_rows = await repository.keys(session, [s.key_id for s in seats if s.key_id is not None])
+    if key_rows is None:
+        key_rows = await repository.keys(session, [s.key_id for s in seats if s.key_id is not None])
     out: list[SeatOut] = []
     for seat in seats:
         key = key_rows.get(seat.key_id) if seat.key_id is not None else None
@@ -743,9 +747,11 @@ async def _attendees(
     seats: Sequence[EventSeat],
     per_key: dict[uuid.UUID, Sums],
     recent: dict[uuid.UUID, tuple[int, int]] | None = None,
+    key_rows: dict[uuid.UUID, ApiKey] | None = None,
 ) -> list[AttendeeOut]:
-    views = await _seat_outs(session, seats)
-    key_rows: dict[uuid.UUID, ApiKey] = await repository.keys(session, [s.key_id for s in seats if s.key_id])
+    if key_rows is None:
+        key_rows = await repository.keys(session, [s.key_id for s in seats if s.key_id])
+    views = await _seat_outs(session, seats, key_rows=key_rows)
     out = []
     for seat, view in zip(seats, views, strict=True):
         key = key_rows.get(seat.key_id) if seat.key_id is not None else None
@@ -765,11 +771,8 @@ async def _attendees(
     return out
 
 
-async def _recent_failures(
-    session: AsyncSession, runtime: UsageRuntime, key_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, int]] | None:
-    key_rows = await repository.keys(session, list(key_ids))
-    by_hash = {k.token_hash: k.id for k in key_rows.values() if k.status == "active"}
+async def _recent_failures(runtime: UsageRuntime, keys: Iterable[ApiKey]) -> dict[uuid.UUID, tuple[int, int]] | None:
+    by_hash = {k.token_hash: k.id for k in keys if k.status == "active"}
     found = await usage.recent_failures(runtime, sorted(by_hash), utcnow() - timedelta(minutes=RECENT_MINUTES))
     return None if found is None else {by_hash[h]: v for h, v in found.items() if h in by_hash}
 
@@ -791,10 +794,11 @@ async def host_view(session: AsyncSession, runtime: UsageRuntime, event: Event) 
         per_key[key_id] = usage.add(per_key.get(key_id, Sums()), sums)
         per_model[model] = usage.add(per_model.get(model, Sums()), sums)
         total = usage.add(total, sums)
-    recent = await _recent_failures(session, runtime, key_ids) if key_ids else {}
+    key_rows = await repository.keys(session, key_ids)
+    recent = await _recent_failures(runtime, key_rows.values()) if key_rows else {}
     return HostViewOut(
         event=await to_out(session, event),
-        attendees=await _attendees(session, seats, per_key, recent),
+        attendees=await _attendees(session, seats, per_key, recent, key_rows),
         models=[ModelUsageOut(model=m, **_figures(s).model_dump()) for m, s in sorted(per_model.items())],
         totals=_figures(total),
         usage_fresh=fresh,
